@@ -1,0 +1,1 @@
+"""Analyses: shared SQL building blocks and one runner per kind."""

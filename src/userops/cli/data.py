@@ -1,0 +1,142 @@
+"""`userops import`, `export`, `demo` and `events`: data in and out of a project."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from userops.cli.common import (
+    DataDir, ProjectName, console, err_console, handles_errors, open_runtime, project_named,
+)  # fmt: skip
+from userops.config import Settings
+from userops.errors import BadRequest, NotFound
+from userops.ingest.export import EXPORT_FORMATS, day_range, export_events
+from userops.ingest.importer import ImportSummary, import_file
+from userops.ingest.parse import Limits
+from userops.ingest.pipeline import Ingestor
+from userops.ingest.readers import FORMATS, BadFile, guess_format
+from userops.ingest.recent import recent_events
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_event_bytes=settings.max_event_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_future_seconds=settings.event_max_future_seconds,
+        max_age_days=settings.event_max_age_days,
+    )
+
+
+def _print_summary(summary: ImportSummary) -> None:
+    table = Table("read", "imported", "duplicates", "rejected", "seconds", "events/s")
+    table.add_row(
+        f"{summary.read:,}", f"{summary.imported:,}", f"{summary.duplicates:,}",
+        f"{summary.rejected:,}", f"{summary.seconds:.1f}", f"{summary.events_per_second:,.0f}",
+    )  # fmt: skip
+    console.print(table)
+    for path in summary.rejects_files:
+        console.print(f"rejected lines with line, field and reason: {path}", highlight=False)
+
+
+def import_command(
+    files: Annotated[list[Path], typer.Argument(help="Files to import.")],
+    project: ProjectName,
+    fmt: Annotated[str | None, typer.Option("--format", help=f"One of {', '.join(FORMATS)}; "
+                                            "guessed from the extension when omitted.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Import events; exit 1 if any line was rejected, 2 if a file could not be read."""
+    if fmt is not None and fmt not in FORMATS:
+        raise BadRequest(f"--format {fmt!r}: use one of {', '.join(FORMATS)}", field="format")
+    summary = ImportSummary()
+    failed_files = 0
+    with open_runtime(data_dir) as runtime:
+        target = project_named(runtime, project)
+        ingestor = Ingestor(runtime.sessions, runtime.store, target.id)
+        limits = limits_from(runtime.settings)
+        for path in files:
+            try:
+                file_format = fmt or guess_format(path)
+                size = path.stat().st_size
+                with Progress(
+                    "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                    TimeRemainingColumn(), console=err_console, transient=True,
+                ) as bar:  # fmt: skip
+                    task = bar.add_task(path.name, total=size)
+                    import_file(
+                        path, file_format, ingestor, target.id, limits,
+                        runtime.settings.import_chunk_rows, summary,
+                        progress=lambda n, task=task, bar=bar: bar.advance(task, n),  # type: ignore[misc]
+                    )  # fmt: skip
+            except BadFile as exc:
+                failed_files += 1
+                err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            except OSError as exc:
+                failed_files += 1
+                err_console.print(f"[bold red]error:[/] {path}: cannot read ({exc.strerror})",
+                                  highlight=False)  # fmt: skip
+    _print_summary(summary)
+    if failed_files:
+        sys.exit(2)
+    if summary.rejected:
+        sys.exit(1)
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{option} {value!r}: expected a date such as 2026-11-01",
+                         field=option) from None  # fmt: skip
+
+
+def export_command(
+    out: Annotated[Path, typer.Argument(help="Output file.")],
+    project: ProjectName,
+    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(EXPORT_FORMATS)}.")] = "jsonl",
+    start: Annotated[str | None, typer.Option("--from", help="First day (project time zone).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, inclusive.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Export events with their resolved person id; `userops import` reads the file back."""
+    if fmt not in EXPORT_FORMATS:
+        raise BadRequest(f"--format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}", field="format")
+    window_dates = (_date(start, "--from"), _date(end, "--to"))
+    with open_runtime(data_dir) as runtime:
+        target = project_named(runtime, project)
+        window = day_range(target.timezone, *window_dates)
+        count = export_events(runtime.store, target.id, window, fmt, out)
+    console.print(f"exported {count:,} events to {out}", highlight=False)
+
+
+def events_command(
+    project: ProjectName,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many, newest first.")] = 20,
+    person: Annotated[str | None, typer.Option(help="Only this person (any of its ids).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Print recent events."""
+    with open_runtime(data_dir) as runtime:
+        target = project_named(runtime, project)
+        events = recent_events(runtime.sessions, runtime.store, target, limit, person)
+    if not events:
+        raise NotFound("no events match", field="person" if person else "project")
+    table = Table("time", "event", "distinct id", "person", "properties")
+    for row in events:
+        table.add_row(row.local_time, row.event, row.distinct_id, str(row.person_id),
+                      row.properties[:80])  # fmt: skip
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(handles_errors(import_command))
+    app.command("export")(handles_errors(export_command))
+    app.command("events")(handles_errors(events_command))

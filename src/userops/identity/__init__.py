@@ -1,0 +1,1 @@
+"""Identity: distinct ids resolved to persons (Segment semantics), merges recorded and undoable."""

@@ -1,0 +1,23 @@
+"""Alembic environment: runs on the connection handed over by ``userops.meta.db.upgrade``."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from userops.meta.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    # `alembic revision --autogenerate` from a shell: a scratch SQLite database.
+    url = context.config.get_main_option("sqlalchemy.url") or "sqlite:///alembic-scratch.sqlite3"
+    connection = create_engine(url).connect()
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=True,
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()
