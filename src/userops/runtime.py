@@ -15,7 +15,7 @@ from typing import IO, Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from userops.config import Settings
-from userops.errors import StoreLocked
+from userops.errors import ConfigError, StoreLocked
 from userops.meta.db import open_meta
 from userops.store import EventStore, open_store
 
@@ -23,8 +23,15 @@ LOCK_NAME = "userops.lock"
 
 
 def _acquire(data_dir: Path, holder: str) -> IO[str]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fh = (data_dir / LOCK_NAME).open("a+")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fh = (data_dir / LOCK_NAME).open("a+")
+    except OSError as exc:  # a file in the way, no permission, a read-only disk
+        raise ConfigError(
+            f"data directory {data_dir}: cannot use it ({exc.strerror}); pass another --data-dir "
+            "or set USEROPS_DATA_DIR",
+            field="data_dir",
+        ) from None
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -55,16 +62,25 @@ class Runtime:
         lock = _acquire(data_dir, holder)
         try:
             sessions = open_meta(data_dir, settings.database_url)
-            store = open_store(data_dir, settings.clickhouse_url)
+            try:
+                store = open_store(data_dir, settings.clickhouse_url)
+            except BaseException:
+                sessions.kw["bind"].dispose()
+                raise
         except BaseException:
             lock.close()
             raise
         return cls(settings, sessions, store, lock)
 
     def close(self) -> None:
-        self.store.close()
-        self.sessions.kw["bind"].dispose()
-        self._lock.close()
+        # The lock goes last and always: a failed close must not leave the directory held.
+        try:
+            self.store.close()
+        finally:
+            try:
+                self.sessions.kw["bind"].dispose()
+            finally:
+                self._lock.close()
 
     def __enter__(self) -> Self:
         return self

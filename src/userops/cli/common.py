@@ -11,6 +11,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from userops.config import Settings, load_settings
 from userops.errors import UserOpsError
@@ -32,8 +33,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def settings_for(data_dir: Path | None) -> Settings:
-    return load_settings({"data_dir": str(data_dir) if data_dir else None})
+def settings_for(data_dir: Path | None, **flags: Any) -> Settings:
+    """Settings with the command's flags as overrides (a flag left out is None and ignored)."""
+    return load_settings({"data_dir": str(data_dir) if data_dir else None, **flags})
 
 
 @contextmanager
@@ -58,7 +60,10 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except UserOpsError as exc:
             where = f" ({exc.field})" if exc.field else ""
-            err_console.print(f"[bold red]error{where}:[/] {exc.message}", highlight=False)
+            # A Text, not markup: messages quote user input ("[/]" would crash rich, "[b]" would
+            # vanish). soft_wrap keeps the promised one line at any terminal width.
+            line = Text.assemble((f"error{where}:", "bold red"), " ", exc.message)
+            err_console.print(line, highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
 
     return wrapper

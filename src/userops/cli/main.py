@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
-from rich.table import Table
 
 from userops.cli import data, demo, persons, projects
-from userops.cli.common import DataDir, console, handles_errors, settings_for
+from userops.cli.common import DataDir, handles_errors, settings_for
 from userops.config import SETTINGS
 
 app = typer.Typer(
@@ -22,16 +23,30 @@ data.register(app)
 demo.register(app)
 
 
+def _shown(name: str, value: object) -> str:
+    """A value as TOML would write it, with any password in a URL masked."""
+    if not isinstance(value, str):
+        return str(value)
+    if name.endswith("_url") and value:
+        parts = urlsplit(value)
+        if parts.password is not None:
+            host = parts.netloc.rpartition("@")[2]
+            value = urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    return json.dumps(value, ensure_ascii=False)
+
+
 @app.command("settings")
 @handles_errors
 def settings_command(data_dir: DataDir = None) -> None:
     """Print every setting, its value and where the value came from."""
     settings = settings_for(data_dir)
-    table = Table("setting", "value", "source", "environment variable", "help")
+    # Plain lines rather than a table: a five-column table cut names and variables to "…" in an
+    # 80-column terminal, and these lines stay greppable.
     for setting in SETTINGS:
-        table.add_row(setting.name, str(settings.values[setting.name]),
-                      settings.sources[setting.name], setting.env_var, setting.help)  # fmt: skip
-    console.print(table)
+        typer.echo(f"{setting.name} = {_shown(setting.name, settings.values[setting.name])}")
+        typer.echo(f"    source: {settings.sources[setting.name]}; "
+                   f"environment variable: {setting.env_var}")  # fmt: skip
+        typer.echo(f"    {setting.help}")
 
 
 @app.command("serve")
@@ -44,8 +59,9 @@ def serve_command(
     """Serve the API (and, once built, the console) on the data directory."""
     from userops.web.server import serve
 
-    settings = settings_for(data_dir)
-    serve(settings, host or settings.host, port or settings.port)
+    # Flags go through the settings table like any override: validated, and `--port 0` is kept.
+    settings = settings_for(data_dir, host=host, port=port)
+    serve(settings, settings.host, settings.port)
 
 
 def main() -> None:

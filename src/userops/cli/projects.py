@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from userops.cli.common import DataDir, console, handles_errors, open_runtime, settings_for
+from userops.cli.common import DataDir, console, handles_errors, open_runtime
 from userops.meta.projects import create_project, get_project, list_projects
 
 app = typer.Typer(help="Projects (apps): each has its own events, time zone and write key.",
@@ -22,8 +22,8 @@ def create(
     data_dir: DataDir = None,
 ) -> None:
     """Create a project and print its write key."""
-    tz = timezone or settings_for(data_dir).default_timezone
     with open_runtime(data_dir) as runtime:
+        tz = runtime.settings.default_timezone if timezone is None else timezone
         project = create_project(runtime.sessions, name, tz)
     console.print(f"created project [bold]{project.name}[/] ({project.timezone})")
     console.print(f"write key: {project.write_key}", highlight=False)

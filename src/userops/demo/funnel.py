@@ -15,7 +15,9 @@ _MAX_CART = 8
 
 
 class Funnel:
-    def __init__(self, rng: random.Random, emitter: Emitter, catalog: Catalog, runner: SessionRunner) -> None:
+    def __init__(
+        self, rng: random.Random, emitter: Emitter, catalog: Catalog, runner: SessionRunner
+    ) -> None:
         self.rng = rng
         self.out = emitter
         self.catalog = catalog
@@ -48,20 +50,33 @@ class Funnel:
         query = product.name[-2:] if self.rng.random() < 0.5 else product.category
         if s.device.web:
             self.runner.page(s, "搜索结果", f"/search?q={query}")
-        props: dict[str, object] = {"query": query, "result_count": 5 + int(self.rng.random() * 200)}
+        props: dict[str, object] = {
+            "query": query,
+            "result_count": 5 + int(self.rng.random() * 200),
+        }
         self.out.track(self.runner.gap(s), s.device, s.ctx, "search", props)
 
     def _view(self, s: Session, product: Product) -> None:
         if s.device.web:
             self.runner.page(s, product.name, f"/item/{product.product_id}")
-        props: dict[str, object] = {"product_id": product.product_id, "name": product.name,
-                                    "category": product.category, "price": product.price, "currency": "CNY"}
+        props: dict[str, object] = {
+            "product_id": product.product_id,
+            "name": product.name,
+            "category": product.category,
+            "price": product.price,
+            "currency": "CNY",
+        }
         self.out.track(self.runner.gap(s, 2_000, 60_000), s.device, s.ctx, "view_item", props)
 
     def _add_to_cart(self, s: Session, product: Product) -> None:
         quantity = 2 if self.rng.random() < 0.12 else 1
-        props: dict[str, object] = {"product_id": product.product_id, "category": product.category,
-                                    "price": product.price, "quantity": quantity, "currency": "CNY"}
+        props: dict[str, object] = {
+            "product_id": product.product_id,
+            "category": product.category,
+            "price": product.price,
+            "quantity": quantity,
+            "currency": "CNY",
+        }
         self.out.track(self.runner.gap(s, 1_000, 10_000), s.device, s.ctx, "add_to_cart", props)
         if len(s.person.cart) < _MAX_CART:
             s.person.cart.extend([product] * quantity)

@@ -33,12 +33,15 @@ _CHANNEL_CUM = list(itertools.accumulate(c.share for c in CHANNELS))
 
 def default_end() -> datetime.datetime:
     """Today's midnight in Asia/Shanghai, as an aware UTC datetime."""
-    local_midnight = datetime.datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    local_midnight = datetime.datetime.now(SHANGHAI).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     return local_midnight.astimezone(datetime.UTC)
 
 
-def generate_messages(users: int = 2000, days: int = 60, seed: int = 42,
-                      end: datetime.datetime | None = None) -> Iterator[dict[str, object]]:
+def generate_messages(
+    users: int = 2000, days: int = 60, seed: int = 42, end: datetime.datetime | None = None
+) -> Iterator[dict[str, object]]:
     """Yield Segment messages for `users` acquired people over the `days` days before `end`.
 
     Referral invitees arrive on top of `users`. Output is a pure function of
@@ -66,7 +69,9 @@ class _Simulation:
         self.arrivals = _arrival_counts(self.rng, users, days, start_local)
         self.day_boost = _day_boosts(days, start_local)
         offset_hour = start_local.hour
-        self.hour_cum = list(itertools.accumulate(HOUR_WEIGHTS[(offset_hour + h) % 24] for h in range(24)))
+        self.hour_cum = list(
+            itertools.accumulate(HOUR_WEIGHTS[(offset_hour + h) % 24] for h in range(24))
+        )
         self.curves = _return_curves(days)
 
     def run(self) -> Iterator[Message]:
@@ -93,7 +98,9 @@ class _Simulation:
         rng = self.rng
         for index in range(self.arrivals[day] + len(invite_codes)):
             if index < self.arrivals[day]:
-                channel: Channel = CHANNELS[bisect.bisect_right(_CHANNEL_CUM, rng.random() * _CHANNEL_CUM[-1])]
+                channel: Channel = CHANNELS[
+                    bisect.bisect_right(_CHANNEL_CUM, rng.random() * _CHANNEL_CUM[-1])
+                ]
                 code = None
             else:
                 channel, code = REFERRAL, invite_codes[index - self.arrivals[day]]
@@ -113,13 +120,19 @@ class _Simulation:
             winback = False
             if day <= person.winback_until:
                 p = max(p, 0.35)
-            elif person.user_id is not None and day - person.last_active >= 10 and rng.random() < 0.004:
+            elif (
+                person.user_id is not None
+                and day - person.last_active >= 10
+                and rng.random() < 0.004
+            ):
                 # Dormant members get a win-back push; a week of renewed activity follows.
                 person.winback_until, p, winback = day + 7, 1.0, True
             if rng.random() < p:
                 self._active_day(person, day, day_start, first=False, winback=winback)
 
-    def _active_day(self, person: Person, day: int, day_start: int, first: bool, winback: bool = False) -> None:
+    def _active_day(
+        self, person: Person, day: int, day_start: int, first: bool, winback: bool = False
+    ) -> None:
         rng = self.rng
         sessions = 1
         while sessions < 4 and rng.random() < min(0.22 * person.engagement, 0.6):
@@ -132,8 +145,11 @@ class _Simulation:
                 break
             device = self._pick_device(person) if not first else person.devices[0]
             if person.user_id is not None and not person.aliased and rng.random() < 0.004:
-                self._alias(person, start - 1_000)
-            last_end = self.runner.run(person, device, start, day, first and index == 0, winback and index == 0)
+                # Never before the day: earlier days have already been yielded.
+                self._alias(person, max(start - 1_000, day_start))
+            last_end = self.runner.run(
+                person, device, start, day, first and index == 0, winback and index == 0
+            )
         person.last_active = day
 
     def _time_of_day(self) -> int:
@@ -203,7 +219,9 @@ def _day_boosts(days: int, start_local: datetime.datetime) -> list[tuple[float, 
     return boosts
 
 
-def _arrival_counts(rng: random.Random, users: int, days: int, start_local: datetime.datetime) -> list[int]:
+def _arrival_counts(
+    rng: random.Random, users: int, days: int, start_local: datetime.datetime
+) -> list[int]:
     """New non-referral people per day: growing trend, weekend bumps, festival spikes."""
     boosts = _day_boosts(days, start_local)
     weights = [(1.0 + 0.8 * d / days) * traffic for d, (traffic, _) in enumerate(boosts)]

@@ -38,8 +38,14 @@ class Person:
     cart: list[Product] = field(default_factory=list)
 
 
-def new_person(rng: random.Random, pid: int, channel: Channel, day: int, device: Device,
-               inviter_code: str | None = None) -> Person:
+def new_person(
+    rng: random.Random,
+    pid: int,
+    channel: Channel,
+    day: int,
+    device: Device,
+    inviter_code: str | None = None,
+) -> Person:
     # Log-normal engagement gives the heavy-tailed activity real products show.
     engagement = min(rng.lognormvariate(0.0, 0.55), 4.0)
     interest = rng.choice(_CATEGORY_NAMES)

@@ -39,10 +39,19 @@ class SessionRunner:
         s.t += low + int(self.rng.random() * spread)
         return s.t
 
-    def run(self, person: Person, device: Device, start: int, day: int, first: bool,
-            winback: bool = False) -> int:
+    def run(
+        self,
+        person: Person,
+        device: Device,
+        start: int,
+        day: int,
+        first: bool,
+        winback: bool = False,
+    ) -> int:
         """Simulate one session starting at `start`; return its last timestamp."""
-        s = Session(person, device, _session_context(person, device, first, winback), start, day, first)
+        s = Session(
+            person, device, _session_context(person, device, first, winback), start, day, first
+        )
         self._open(s, winback)
         if person.user_id is not None and device.logged_in_as is None:
             # A known person on a new device browses a little before logging in.
@@ -53,7 +62,10 @@ class SessionRunner:
         self.funnel.browse(s, light=False)
         if device.logged_in_as is None and self.rng.random() < self._signup_chance(s):
             self.sign_up(s)
-        if device.logged_in_as is not None and self.rng.random() < person.channel.invite * person.engagement:
+        if (
+            device.logged_in_as is not None
+            and self.rng.random() < person.channel.invite * person.engagement
+        ):
             self._invite(s)
         return s.t
 
@@ -61,10 +73,16 @@ class SessionRunner:
         base = s.person.channel.signup * 0.75
         return base if s.first else base * 0.12
 
-    def page(self, s: Session, name: str, path: str, extra: dict[str, object] | None = None) -> None:
+    def page(
+        self, s: Session, name: str, path: str, extra: dict[str, object] | None = None
+    ) -> None:
         url = f"{SITE}{path}"
-        props: dict[str, object] = {"url": url, "path": path.split("?", 1)[0], "title": f"{name} - 优选商城",
-                                    "referrer": s.last_url}
+        props: dict[str, object] = {
+            "url": url,
+            "path": path.split("?", 1)[0],
+            "title": f"{name} - 优选商城",
+            "referrer": s.last_url,
+        }
         if extra:
             props.update(extra)
         self.out.page(self.gap(s), s.device, s.ctx, name, props)
@@ -75,13 +93,20 @@ class SessionRunner:
         props: dict[str, object] = {}
         if s.first and person.inviter_code is not None:
             props["invite_code"] = person.inviter_code
-        if winback:
-            self.out.track(self.gap(s), s.device, s.ctx, "push_clicked", {"campaign": WINBACK_CAMPAIGN["name"]})
+        if winback and not s.device.web:
+            self.out.track(
+                self.gap(s), s.device, s.ctx, "push_clicked", {"campaign": WINBACK_CAMPAIGN["name"]}
+            )
         if s.device.web:
             s.last_url = person.channel.referrer if s.first else ""
             campaign = person.channel.campaign if s.first else None
-            query = "" if campaign is None else (
-                f"?utm_source={campaign['source']}&utm_medium={campaign['medium']}&utm_campaign={campaign['name']}")
+            query = (
+                ""
+                if campaign is None
+                else (
+                    f"?utm_source={campaign['source']}&utm_medium={campaign['medium']}&utm_campaign={campaign['name']}"
+                )
+            )
             if person.inviter_code is not None and s.first:
                 query += f"&invite_code={person.inviter_code}"
             self.page(s, "首页", f"/{query}", props)
@@ -124,7 +149,10 @@ class SessionRunner:
             return
         person.streak = person.streak + 1 if person.last_checkin == s.day - 1 else 1
         person.last_checkin = s.day
-        props: dict[str, object] = {"streak_days": person.streak, "reward_points": 5 * min(person.streak, 7)}
+        props: dict[str, object] = {
+            "streak_days": person.streak,
+            "reward_points": 5 * min(person.streak, 7),
+        }
         self.out.track(self.gap(s, 1_000, 8_000), s.device, s.ctx, "check_in", props)
 
     def _invite(self, s: Session) -> None:
@@ -133,7 +161,11 @@ class SessionRunner:
         channel = self.rng.choices(INVITE_CHANNELS, weights=[w for _, w in INVITE_CHANNELS])[0][0]
         if s.device.web:
             self.page(s, "邀请有礼", "/invite")
-        props: dict[str, object] = {"invite_code": person.invite_code, "channel": channel, "reward": "20元无门槛券"}
+        props: dict[str, object] = {
+            "invite_code": person.invite_code,
+            "channel": channel,
+            "reward": "20元无门槛券",
+        }
         self.out.track(self.gap(s), s.device, s.ctx, "invite_sent", props)
         self.invites.append((s.day, person.invite_code))
 
@@ -142,19 +174,22 @@ class SessionRunner:
 
 
 def _with_campaign(ctx: ContextTemplate, person: Person) -> ContextTemplate:
+    """The sign-up identify keeps first-touch attribution even in a later session."""
+    return ctx if "campaign" in ctx.keys else _first_touch(ctx, person)
+
+
+def _first_touch(ctx: ContextTemplate, person: Person) -> ContextTemplate:
     campaign = person.channel.campaign
-    if campaign is None or any(key == "campaign" for key, _ in ctx.nested):
+    if campaign is None:
         return ctx
-    return ctx.with_part("campaign", campaign)
+    ctx = ctx.with_part("campaign", campaign)
+    if person.inviter_code is not None:
+        link = f"{SITE}/invite/{person.inviter_code}"
+        ctx = ctx.with_part("referrer", {"type": "invite", "id": person.inviter_code, "link": link})
+    return ctx
 
 
 def _session_context(person: Person, device: Device, first: bool, winback: bool) -> ContextTemplate:
     if winback:
         return device.context.with_part("campaign", WINBACK_CAMPAIGN)
-    if not first or person.channel.campaign is None:
-        return device.context
-    ctx = device.context.with_part("campaign", person.channel.campaign)
-    if person.inviter_code is not None:
-        link = f"{SITE}/invite/{person.inviter_code}"
-        ctx = ctx.with_part("referrer", {"type": "invite", "id": person.inviter_code, "link": link})
-    return ctx
+    return _first_touch(device.context, person) if first else device.context

@@ -63,6 +63,11 @@ class IdentityGraph:
         self._next_person_id = next_person_id
         self.changes = Changes()
 
+    def reserve_person_ids(self, last_taken: int) -> None:
+        """Never hand out a person number at or below ``last_taken`` (persons are numbered
+        across all projects, so other projects' writers take numbers too)."""
+        self._next_person_id = max(self._next_person_id, last_taken + 1)
+
     def members(self, person_id: int) -> frozenset[str]:
         return frozenset(self._members.get(person_id, ()))
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
-from pydantic import ValidationError
 
-from userops.schema.events import SegmentMessage
+from userops.schema.events import SegmentMessage, decode_message, message_from_dict
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,35 @@ class Reject:
     reason: str
 
 
+_AT_PATH = re.compile(r"^(?P<reason>.*?) - at `\$\.?(?P<path>[^`]*)`$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)`(?: - at `\$\.?(?P<path>[^`]*)`)?$")
+_OURS = re.compile(r"^(?P<field>[A-Za-z_.]+): (?P<reason>.*)$")
+
+
+def describe_validation_error(message: str) -> tuple[str, str]:
+    """msgspec's message as (field, reason), e.g. ('timestamp', 'Invalid RFC3339 ...')."""
+    if match := _UNKNOWN.match(message):
+        path = ".".join(p for p in (match["path"], match["field"]) if p)
+        return path, "unknown field (check its spelling against the Segment spec)"
+    if match := _AT_PATH.match(message):
+        return match["path"] or "(message)", match["reason"]
+    if match := _OURS.match(message):
+        return match["field"], match["reason"]
+    return "(message)", message
+
+
+def describe_bad_json(raw: bytes) -> tuple[str, str]:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return "(line)", f"not UTF-8: byte {exc.start} is 0x{raw[exc.start]:02x}"
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return "(line)", f"malformed JSON: {exc}"
+    return "(line)", f"expected a JSON object, got {type(value).__name__}"
+
+
 def _too_deep(value: Any, limit: int) -> bool:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -45,42 +75,16 @@ def _too_deep(value: Any, limit: int) -> bool:
     return False
 
 
-def _describe_validation_error(exc: ValidationError) -> tuple[str, str]:
-    error = exc.errors(include_url=False)[0]
-    loc = ".".join(str(part) for part in error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        return loc, "unknown field (check its spelling against the Segment spec)"
-    if not loc and ": " in message:  # our model validator says "field: reason"
-        loc, message = message.split(": ", 1)
-    return loc or "(message)", message
-
-
-def _describe_bad_json(raw: bytes) -> tuple[str, str]:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return "(line)", f"not UTF-8: byte {exc.start} is 0x{raw[exc.start]:02x}"
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return "(line)", f"malformed JSON: {exc}"
-    if not isinstance(value, dict):
-        return "(line)", f"expected a JSON object, got {type(value).__name__}"
-    return "(line)", "malformed JSON"
-
-
-def _check_time(message: SegmentMessage, limits: Limits, now: dt.datetime) -> Reject | str:
-    when = message.event_time
+def check_time(when: dt.datetime | None, limits: Limits, now: dt.datetime) -> tuple[str, str] | None:
     if when is None:
-        return "timestamp: required (timestamp, originalTimestamp or receivedAt)"
+        return "timestamp", "required (timestamp, originalTimestamp or receivedAt)"
     if when.tzinfo is None:  # Segment reads an ISO time without offset as UTC
         when = when.replace(tzinfo=dt.UTC)
     if when > now + dt.timedelta(seconds=limits.max_future_seconds):
-        return f"timestamp: {when.isoformat()} is more than {limits.max_future_seconds} s in the future"
+        return "timestamp", f"{when.isoformat()} is more than {limits.max_future_seconds} s in the future"
     if when < now - dt.timedelta(days=limits.max_age_days):
-        return f"timestamp: {when.isoformat()} is more than {limits.max_age_days} days old"
-    return ""
+        return "timestamp", f"{when.isoformat()} is more than {limits.max_age_days} days old"
+    return None
 
 
 def parse_json_line(
@@ -89,15 +93,15 @@ def parse_json_line(
     if len(raw) > limits.max_event_bytes:
         return Reject(line_no, "(line)", f"{len(raw)} bytes, over the {limits.max_event_bytes}-byte limit per event")
     try:
-        message = SegmentMessage.model_validate_json(raw)
-    except ValidationError as exc:
-        if exc.errors()[0]["type"].startswith("json"):
-            return Reject(line_no, *_describe_bad_json(raw))
-        return Reject(line_no, *_describe_validation_error(exc))
+        message = decode_message(raw)
+    except msgspec.ValidationError as exc:
+        return Reject(line_no, *describe_validation_error(str(exc)))
+    except msgspec.DecodeError:
+        return Reject(line_no, *describe_bad_json(raw))
     if message.messageId is None:
         # Content-derived ids make re-importing the same file idempotent.
         message.messageId = "sha1:" + hashlib.sha1(raw.strip()).hexdigest()
-    return _finish(line_no, message, raw.count(b"{") + raw.count(b"["), limits, now)
+    return finish(line_no, message, raw.count(b"{") + raw.count(b"["), limits, now)
 
 
 def parse_record(
@@ -108,15 +112,15 @@ def parse_record(
     if len(raw) > limits.max_event_bytes:
         return Reject(line_no, "(row)", f"{len(raw)} bytes, over the {limits.max_event_bytes}-byte limit per event")
     try:
-        message = SegmentMessage.model_validate(record)
-    except ValidationError as exc:
-        return Reject(line_no, *_describe_validation_error(exc))
+        message = message_from_dict(record)
+    except msgspec.ValidationError as exc:
+        return Reject(line_no, *describe_validation_error(str(exc)))
     if message.messageId is None:
         message.messageId = "sha1:" + hashlib.sha1(raw).hexdigest()
-    return _finish(line_no, message, raw.count(b"{") + raw.count(b"["), limits, now)
+    return finish(line_no, message, raw.count(b"{") + raw.count(b"["), limits, now)
 
 
-def _finish(
+def finish(
     line_no: int, message: SegmentMessage, brackets: int, limits: Limits, now: dt.datetime
 ) -> SegmentMessage | Reject:
     # Counting brackets is cheap and bounds the depth; only suspicious events are walked.
@@ -124,9 +128,7 @@ def _finish(
         for name in ("properties", "traits", "context"):
             if _too_deep(getattr(message, name), limits.max_json_depth - 1):
                 return Reject(line_no, name, f"nested deeper than {limits.max_json_depth} levels")
-    problem = _check_time(message, limits, now)
+    problem = check_time(message.event_time, limits, now)
     if problem:
-        assert isinstance(problem, str)
-        field, reason = problem.split(": ", 1)
-        return Reject(line_no, field, reason)
+        return Reject(line_no, *problem)
     return message

@@ -10,8 +10,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.util import CommandError
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from userops.errors import ConfigError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -25,12 +29,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def database_url(data_dir: Path, configured: str) -> str:
-    return configured or f"sqlite:///{data_dir / 'meta.sqlite3'}"
+def database_url(data_dir: Path, configured: str) -> str | URL:
+    # Built as a URL object, not text: a '?' or '#' in the path would otherwise start a query
+    # string and put the database somewhere else.
+    return configured or URL.create("sqlite", database=str(data_dir / "meta.sqlite3"))
 
 
-def create_meta_engine(url: str) -> Engine:
-    engine = create_engine(url)
+def _shown(url: str | URL) -> str:
+    """The URL for messages, password hidden; nothing when it does not even parse."""
+    try:
+        return " " + make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return ""
+
+
+def create_meta_engine(url: str | URL) -> Engine:
+    try:
+        engine = create_engine(url)
+    except ArgumentError as exc:  # also an unknown dialect or a missing driver
+        raise ConfigError(f"setting database_url{_shown(url)}: {exc}",
+                          field="database_url") from None  # fmt: skip
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -39,14 +57,33 @@ def create_meta_engine(url: str) -> Engine:
 def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    shown = _shown(engine.url)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise ConfigError(
+            f"cannot open the metadata store{shown}: {' '.join(str(exc.orig).split())}; "
+            "check the database_url setting and that the server is up",
+            field="database_url",
+        ) from None
+    except CommandError as exc:
+        # The usual cause: a newer UserOps migrated this store, and this one cannot go back.
+        raise ConfigError(
+            f"metadata store{shown}: {exc}; it was migrated by another version of UserOps, "
+            "so run that version (or a newer one)",
+            field="database_url",
+        ) from None
 
 
 def open_meta(data_dir: Path, configured_url: str = "") -> sessionmaker[Session]:
     """A session factory on the migrated metadata store."""
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_meta_engine(database_url(data_dir, configured_url))
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return sessionmaker(engine, expire_on_commit=False)

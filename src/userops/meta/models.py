@@ -20,8 +20,10 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names, so Alembic migrations work the same on SQLite and PostgreSQL.
@@ -40,6 +42,34 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A moment, always read back as an aware UTC datetime, on every engine.
+
+    SQLite stores DateTime without its offset and reads it back naive; PostgreSQL reads it back in
+    the session's time zone. Both are stored as UTC here, and read as UTC, so code can compare and
+    format them the same way on either store. The DDL is plain ``DateTime(timezone=True)``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -55,7 +85,7 @@ class Project(Base):
     revenue_property: Mapped[str] = mapped_column(String(200), default="revenue")
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     store_client_ip: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Person(Base):
@@ -63,7 +93,7 @@ class Person(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set while this person is absorbed by a merge; cleared when the merge is undone.
     merged_into: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
@@ -93,8 +123,8 @@ class IdentityLink(Base):
     id_b: Mapped[str] = mapped_column(String(400))
     kind: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[str] = mapped_column(String(400))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Merge(Base):
@@ -111,5 +141,5 @@ class Merge(Base):
     moved_ids: Mapped[list[Any]] = mapped_column(JSON)
     kind: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[str] = mapped_column(String(400))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

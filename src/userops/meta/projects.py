@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from userops.config import check_timezone
 from userops.errors import BadRequest, Conflict, NotFound
 from userops.meta.models import Project
 
@@ -27,9 +27,9 @@ def _check_name(name: str) -> None:
 
 def _check_timezone(timezone: str) -> None:
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadRequest(f"unknown IANA time zone {timezone!r}", field="timezone") from None
+        check_timezone(timezone)
+    except ValueError as exc:
+        raise BadRequest(str(exc), field="timezone") from None
 
 
 def create_project(sessions: sessionmaker[Session], name: str, timezone: str) -> Project:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from chdb import session as chdb_session
@@ -15,6 +16,9 @@ from chdb import session as chdb_session
 from userops.errors import UserOpsError
 from userops.store.base import Params
 from userops.store.params import format_params
+
+# chDB ships py.typed but leaves its session's methods unannotated.
+_Session: Any = chdb_session.Session
 
 
 class StoreError(UserOpsError):
@@ -27,12 +31,30 @@ class EmbeddedStore:
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._session = chdb_session.Session(str(path))
+        try:
+            self._session: Any = _Session(str(path))
+        except Exception as exc:
+            # Typically a second data path in this process: chDB keeps one per process.
+            raise StoreError(
+                f"event store (chDB) at {path}: {exc}; chDB opens one data path per process, "
+                "so close the other store first"
+            ) from exc
+        # Datetime parameters are written as wall-clock time in the zone chDB reads them in;
+        # without a zone in the placeholder's type that is the session's (the process's TZ).
+        self._zone = "UTC"
+        try:
+            self._zone = str(self.arrow("SELECT timezone() AS tz").column(0)[0].as_py())
+        except StoreError:
+            self.close()
+            raise
 
     def _query(self, sql: str, params: Params, fmt: str) -> object:
         with self._lock:
+            if self._session is None:
+                raise StoreError("event store (chDB) is closed")
             try:
-                return self._session.query(sql, fmt, params=format_params(params))
+                text_params = format_params(params, sql, self._zone)
+                return self._session.query(sql, fmt, params=text_params)
             except Exception as exc:
                 raise StoreError(f"event store (chDB): {exc}") from exc
 
@@ -45,16 +67,20 @@ class EmbeddedStore:
         return result
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
-        # chDB reads the local variable named in Python(...) from the calling frame.
-        columns = ", ".join(f"`{name}`" for name in data.column_names)
+        # chDB reads the local variable named in Python(...) from the calling frame. Names come
+        # from code, never from users; rows travel as Arrow, not as SQL text.
+        columns = ", ".join("`" + name.replace("`", "``") + "`" for name in data.column_names)
+        sql = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python(data)"  # noqa: S608
         with self._lock:
+            if self._session is None:
+                raise StoreError("event store (chDB) is closed")
             try:
-                self._session.query(
-                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python(data)", "Null"
-                )
+                self._session.query(sql, "Null")
             except Exception as exc:
                 raise StoreError(f"event store (chDB) insert into {table}: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:
-            self._session.close()
+            if self._session is not None:
+                self._session.close()
+                self._session = None

@@ -11,6 +11,8 @@ Why the events table looks like this (measured in benchmarks/events_table.py):
 - PARTITION BY month: few parts on a laptop-sized store, whole months dropped cheaply.
 - Promoted columns (UTM, os, browser, device type, app version, country) are the ones analyses
   group on daily; everything else stays as JSON text (ZSTD-compressed), read with JSONExtract.
+- No skip index on message_id: bulk import checks 100k ids at a time, where a bloom filter made
+  the lookup 500 times slower (107 s against 0.2 s for a scan of the column, measured).
 - person_id is stamped at ingestion; person_overrides holds the current person of every
   distinct id whose person changed since (merges, unmerges), so queries resolve identity exactly
   with a small join instead of joining every event to a full id map.
@@ -39,7 +41,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
             CREATE TABLE IF NOT EXISTS events (
                 project_id UInt32,
-                uuid UUID,
+                uuid UUID DEFAULT generateUUIDv4(),
                 message_id String,
                 type LowCardinality(String),
                 event LowCardinality(String),
@@ -63,8 +65,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 browser LowCardinality(String),
                 device_type LowCardinality(String),
                 app_version LowCardinality(String),
-                country LowCardinality(String),
-                INDEX message_id_bloom message_id TYPE bloom_filter(0.01) GRANULARITY 4
+                country LowCardinality(String)
             )
             ENGINE = MergeTree
             PARTITION BY toYYYYMM(timestamp)

@@ -11,6 +11,7 @@ import pyarrow as pa
 from userops.errors import ConfigError
 from userops.store.base import Params
 from userops.store.embedded import StoreError
+from userops.store.params import check_params
 
 
 class RemoteStore:
@@ -23,19 +24,25 @@ class RemoteStore:
         database = parts.path.strip("/") or "default"
         # clickhouse-connect clients are not safe for concurrent queries on one session.
         self._lock = threading.Lock()
-        self._client = clickhouse_connect.get_client(
-            host=parts.hostname,
-            port=parts.port or (8443 if parts.scheme == "https" else 8123),
-            username=unquote(parts.username or "default"),
-            password=unquote(parts.password or ""),
-            database=database,
-            secure=parts.scheme == "https",
-            autogenerate_session_id=False,
-        )
+        try:
+            self._client = clickhouse_connect.get_client(
+                host=parts.hostname,
+                port=parts.port or (8443 if parts.scheme == "https" else 8123),
+                username=unquote(parts.username or "default"),
+                password=unquote(parts.password or ""),
+                database=database,
+                secure=parts.scheme == "https",
+                autogenerate_session_id=False,
+            )
+        except Exception as exc:
+            # The password stays out of the message: only host, port and database.
+            where = f"{parts.hostname}:{parts.port or ''}/{database}"
+            raise StoreError(f"event store (ClickHouse) at {where}: {exc}") from exc
 
     def command(self, sql: str, params: Params = None) -> None:
         with self._lock:
             try:
+                check_params(params, sql)
                 self._client.command(sql, parameters=dict(params or {}))
             except Exception as exc:
                 raise StoreError(f"event store (ClickHouse): {exc}") from exc
@@ -43,6 +50,7 @@ class RemoteStore:
     def arrow(self, sql: str, params: Params = None) -> pa.Table:
         with self._lock:
             try:
+                check_params(params, sql)
                 result = self._client.query_arrow(sql, parameters=dict(params or {}))
             except Exception as exc:
                 raise StoreError(f"event store (ClickHouse): {exc}") from exc
@@ -50,6 +58,7 @@ class RemoteStore:
         return result
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
+        data = _portable(data)
         with self._lock:
             try:
                 self._client.insert_arrow(table, data)
@@ -59,3 +68,20 @@ class RemoteStore:
     def close(self) -> None:
         with self._lock:
             self._client.close()
+
+
+def _portable(data: pa.Table) -> pa.Table:
+    """``data`` with Arrow UUID columns as text, which every server version casts to UUID.
+
+    Servers before Arrow's UUID extension read it as its 16-byte storage, and ClickHouse keeps a
+    UUID's two halves in the other byte order, so the value would land scrambled. chDB reads the
+    extension type; a table read back from either engine can be written to the other.
+    """
+    for index, field in enumerate(data.schema):
+        kind = field.type
+        if isinstance(kind, pa.BaseExtensionType) and kind.extension_name == "arrow.uuid":
+            values = data.column(index).to_pylist()
+            as_text = pa.array([None if u is None else str(u) for u in values], pa.string())
+            text_field = pa.field(field.name, pa.string(), field.nullable)
+            data = data.set_column(index, text_field, as_text)
+    return data

@@ -1,7 +1,7 @@
 """projects and identities
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 09:31:25.762393
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0001'
 down_revision = None
@@ -38,7 +37,8 @@ def upgrade() -> None:
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('distinct_id', sa.String(length=400), nullable=False),
     sa.Column('person_id', sa.BigInteger(), nullable=False),
-    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_distinct_ids_project_id_projects')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'],
+                            name=op.f('fk_distinct_ids_project_id_projects')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_distinct_ids')),
     sa.UniqueConstraint('project_id', 'distinct_id', name=op.f('uq_distinct_ids_project_id'))
     )
@@ -54,7 +54,8 @@ def upgrade() -> None:
     sa.Column('message_id', sa.String(length=400), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('undone_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_identity_links_project_id_projects')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'],
+                            name=op.f('fk_identity_links_project_id_projects')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_links')),
     sa.UniqueConstraint('project_id', 'id_a', 'id_b', name=op.f('uq_identity_links_project_id'))
     )
@@ -73,7 +74,8 @@ def upgrade() -> None:
     sa.Column('message_id', sa.String(length=400), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('undone_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_merges_project_id_projects')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'],
+                            name=op.f('fk_merges_project_id_projects')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_merges'))
     )
     with op.batch_alter_table('merges', schema=None) as batch_op:
@@ -86,7 +88,8 @@ def upgrade() -> None:
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('merged_into', sa.BigInteger(), nullable=True),
-    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_persons_project_id_projects')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'],
+                            name=op.f('fk_persons_project_id_projects')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_persons'))
     )
     with op.batch_alter_table('persons', schema=None) as batch_op:
