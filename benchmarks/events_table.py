@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,9 @@ def generate(count: int, persons: int, seed: int) -> pa.Table:
         {
             "project_id": pa.array(project),
             "uuid": uuids,
-            "message_id": pc.binary_join_element_wise("m-", pc.cast(pa.array(np.arange(count)), pa.string()), ""),
+            "message_id": pc.binary_join_element_wise(
+                "m-", pc.cast(pa.array(np.arange(count)), pa.string()), ""
+            ),
             "type": pa.array(np.full(count, "track", dtype=object)),
             "event": pa.array(np.array(EVENT_NAMES, dtype=object)[event]),
             "timestamp": pa.array(millis, pa.timestamp("ms", tz="UTC")),
@@ -111,7 +114,9 @@ def generate(count: int, persons: int, seed: int) -> pa.Table:
             "person_id": pa.array(person),
             "properties": properties,
             "context": pa.array(np.full(count, '{"locale":"zh-CN"}', dtype=object)),
-            "utm_source": pick(("", "wechat", "douyin", "baidu", "xiaohongshu"), (0.5, 0.2, 0.15, 0.1, 0.05)),
+            "utm_source": pick(
+                ("", "wechat", "douyin", "baidu", "xiaohongshu"), (0.5, 0.2, 0.15, 0.1, 0.05)
+            ),
             "os": pick(("iOS", "Android", "Windows", "macOS"), (0.4, 0.45, 0.1, 0.05)),
             "country": pick(("CN", "HK", "SG", "US"), (0.94, 0.03, 0.02, 0.01)),
         }
@@ -130,9 +135,19 @@ def layout_ddl(layout: Layout) -> str:
     return ddl
 
 
+# One part per partition straight from the copy: no layout is measured mid-merge.
+ONE_PART = (
+    " SETTINGS max_insert_block_size = 100000000, min_insert_block_size_rows = 100000000,"
+    " min_insert_block_size_bytes = 0, max_block_size = 100000000"
+)
+
+
 def load(store: EventStore, data: pa.Table) -> None:
-    store.insert_arrow(LAYOUTS[0].table, data)
-    for layout in LAYOUTS[1:]:
+    """The same rows into every layout, each merged to one part per month."""
+    # Arrow lands in memory first: a MergeTree insert would sort and compress it once more.
+    store.command(f"CREATE TABLE stage ENGINE = Memory AS SELECT * FROM {LAYOUTS[0].table} LIMIT 0")  # noqa: S608
+    store.insert_arrow("stage", data)
+    for layout in LAYOUTS:
         # Raw JSON values keep their quotes; the map holds them as plain text.
         select = (
             "* REPLACE (CAST(arrayMap(kv -> (kv.1, trim(BOTH '\"' FROM kv.2)),"
@@ -140,9 +155,16 @@ def load(store: EventStore, data: pa.Table) -> None:
             if layout.map_properties
             else "*"
         )
-        store.command(f"INSERT INTO {layout.table} SELECT {select} FROM {LAYOUTS[0].table}")  # noqa: S608
-    for layout in LAYOUTS:
-        store.command(f"OPTIMIZE TABLE {layout.table} FINAL")
+        store.command(f"INSERT INTO {layout.table} SELECT {select} FROM stage{ONE_PART}")  # noqa: S608
+        parts, partitions = rows(
+            store,
+            "SELECT count(), uniqExact(partition) FROM system.parts"
+            " WHERE database = currentDatabase() AND table = {t:String} AND active",
+            {"t": layout.table},
+        )[0]
+        if parts != partitions:
+            store.command(f"OPTIMIZE TABLE {layout.table} FINAL")
+    store.command("DROP TABLE stage")
 
 
 # Query templates: {t} is the table; values are parameters. Ranges are whole Shanghai days.
@@ -209,13 +231,15 @@ def applies(name: str, layout: Layout) -> bool:
     return not layout.map_properties or name == "property filter 30d"
 
 
-def best_of(runs: int, call: Callable[[], Any]) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(runs):
-        began = time.perf_counter()
-        result = call()
-        best = min(best, time.perf_counter() - began)
-    return best, result
+def timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    began = time.perf_counter()
+    result = call()
+    return time.perf_counter() - began, result
+
+
+def marks_read(store: EventStore, sql: str, params: dict[str, Any]) -> int:
+    """Granules the primary key and partitions leave to read: the layout's effect, noise-free."""
+    return sum(int(r[4]) for r in rows(store, f"EXPLAIN ESTIMATE {sql}", params))
 
 
 def on_disk(store: EventStore, table: str) -> tuple[int, int, int]:
@@ -248,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
                 store.command(layout_ddl(layout))
             load(store, data)
             del data
-            print(f"loaded {len(LAYOUTS)} layouts in {time.perf_counter() - loaded:.1f}s", flush=True)
+            print(
+                f"loaded {len(LAYOUTS)} layouts in {time.perf_counter() - loaded:.1f}s", flush=True
+            )
             report(store, args.runs)
         finally:
             store.close()
@@ -257,49 +283,60 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(store: EventStore, runs: int) -> None:
-    day = 86_400_000
-    to_ms = START_MS + 60 * day  # the window ends on day 60 of 90: data before and after
+    to_ms = START_MS + 60 * DAY_MS  # the windows end on day 60 of 90: data before and after
     heavy = rows(
         store,
         "SELECT person_id FROM events_a WHERE project_id = 1"
         " GROUP BY person_id ORDER BY count() DESC LIMIT 1",
     )[0][0]
-    params = {
+    params: dict[str, Any] = {
         "project": 1,
         "to": _utc(to_ms),
-        "from7": _utc(to_ms - 7 * day),
-        "from30": _utc(to_ms - 30 * day),
+        "from7": _utc(to_ms - 7 * DAY_MS),
+        "from30": _utc(to_ms - 30 * DAY_MS),
         "category": "x",
         "person": heavy,
     }
-    seconds: dict[tuple[str, str], float] = {}
+    plans = [(name, layout) for name in QUERIES for layout in LAYOUTS if applies(name, layout)]
+    seconds = dict.fromkeys(((n, lay.key) for n, lay in plans), float("inf"))
+    answers: dict[tuple[str, str], Any] = {}
+    marks = {(n, lay.key): marks_read(store, sql_for(n, lay), params) for n, lay in plans}
+    # Warm-up, then rounds that visit every layout in turn: a burst of load from other processes
+    # on a shared machine then slows one round of every layout, not every run of one layout.
+    for round_ in range(runs + 1):
+        for name, layout in plans:
+            took, answer = timed(partial(rows, store, sql_for(name, layout), params))
+            if round_:
+                seconds[name, layout.key] = min(seconds[name, layout.key], took)
+            answers[name, layout.key] = answer
     for name in QUERIES:
-        answers: dict[str, Any] = {}
-        for layout in LAYOUTS:
-            if not applies(name, layout):
-                continue
-            sql = sql_for(name, layout)
-            rows(store, sql, params)  # warm up: page cache, marks and primary index
-            seconds[name, layout.key], answers[layout.key] = best_of(
-                runs, lambda sql=sql: rows(store, sql, params)
-            )
-        if len({repr(a) for a in answers.values()}) != 1:
-            print(f"layouts disagree on {name!r}: {answers}", file=sys.stderr)
+        differing = {repr(a) for (n, _), a in answers.items() if n == name}
+        if len(differing) != 1:
+            print(f"layouts disagree on {name!r}: {differing}", file=sys.stderr)
             raise SystemExit(1)
 
     keys = [layout.key for layout in LAYOUTS]
     print()
-    print(f"best of {runs} runs, seconds (ratio to a); every layout returned the same answers")
-    print(f"{'query':<24}" + "".join(f"{k:>16}" for k in keys))
+    print(
+        f"best of {runs} runs: seconds, ratio to a, granules (8192 rows) the index leaves to read;"
+    )
+    print("every layout gave the same answer to every query")
+    print(f"{'query':<22}" + "".join(f"{k:>20}" for k in keys) + "   answer (layout a)")
     for name in QUERIES:
         cells = []
         for key in keys:
             if (name, key) not in seconds:
-                cells.append(f"{'-':>16}")
+                cells.append(f"{'-':>20}")
                 continue
-            value = seconds[name, key]
-            cells.append(f"{value:>8.3f} ({value / seconds[name, 'a']:4.2f})")
-        print(f"{name:<24}" + "".join(cells))
+            took = seconds[name, key]
+            ratio = took / seconds[name, "a"]
+            cells.append(f"{took:>8.3f} {ratio:4.2f}x {marks[name, key]:>4}g")
+        answer = answers[name, "a"]
+        summary = f"{len(answer)} rows, first {answer[0]}" if len(answer) > 1 else str(answer[0])
+        print(f"{name:<22}" + "".join(cells) + f"   {summary[:60]}")
+    total = {k: sum(t for (n, key), t in seconds.items() if key == k) for k in keys[:3]}
+    cells = [f"{total[k]:>8.3f} {total[k] / total['a']:4.2f}x      " for k in keys[:3]]
+    print(f"{'all six, summed':<22}" + "".join(cells))
     print()
     print(f"{'layout':<8}{'compressed MB':>15}{'uncompressed MB':>17}{'parts':>7}  order by")
     for layout in LAYOUTS:

@@ -31,7 +31,7 @@ class Person:
     invite_code: str | None = None
     last_active: int = -1
     checkin_habit: bool = False
-    last_checkin: int = -10
+    last_checkin: int = -10  # Shanghai calendar day number of the latest check-in
     streak: int = 0
     winback_until: int = -1
     aliased: bool = False

@@ -13,6 +13,10 @@ from userops.demo.emitter import Emitter
 from userops.demo.funnel import Funnel
 from userops.demo.people import Person, make_traits
 
+_DAY_MS = 86_400_000
+# China has kept UTC+8 without daylight saving since 1991, so the offset is exact.
+_SHANGHAI_OFFSET_MS = 8 * 3_600_000
+
 
 @dataclass(slots=True)
 class Session:
@@ -145,15 +149,21 @@ class SessionRunner:
 
     def _check_in(self, s: Session) -> None:
         person = s.person
-        if not person.checkin_habit or person.last_checkin == s.day:
+        if not person.checkin_habit:
             return
-        person.streak = person.streak + 1 if person.last_checkin == s.day - 1 else 1
-        person.last_checkin = s.day
+        ts = self.gap(s, 1_000, 8_000)
+        # Streaks count Shanghai calendar days of the check-in itself: a session
+        # begun before midnight may check in after it.
+        day = (ts + _SHANGHAI_OFFSET_MS) // _DAY_MS
+        if person.last_checkin == day:
+            return
+        person.streak = person.streak + 1 if person.last_checkin == day - 1 else 1
+        person.last_checkin = day
         props: dict[str, object] = {
             "streak_days": person.streak,
             "reward_points": 5 * min(person.streak, 7),
         }
-        self.out.track(self.gap(s, 1_000, 8_000), s.device, s.ctx, "check_in", props)
+        self.out.track(ts, s.device, s.ctx, "check_in", props)
 
     def _invite(self, s: Session) -> None:
         person = s.person

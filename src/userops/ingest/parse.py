@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from userops.schema.events import SegmentMessage, decode_message, message_from_dict
+from userops.schema.events import OBJECT_FIELDS, SegmentMessage, decode_message, raw_object
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,11 @@ def parse_json_line(
     if len(raw) > limits.max_event_bytes:
         return Reject(line_no, "(line)", f"{len(raw)} bytes, over the {limits.max_event_bytes}-byte limit per event")
     try:
+        # msgspec checks UTF-8 in the strings it decodes, not in the JSON it keeps raw.
+        raw.decode("utf-8")
         message = decode_message(raw)
+    except UnicodeDecodeError as exc:
+        return Reject(line_no, "(line)", f"not UTF-8: byte {exc.start} is 0x{raw[exc.start]:02x}")
     except msgspec.ValidationError as exc:
         return Reject(line_no, *describe_validation_error(str(exc)))
     except msgspec.DecodeError:
@@ -101,34 +105,23 @@ def parse_json_line(
     if message.messageId is None:
         # Content-derived ids make re-importing the same file idempotent.
         message.messageId = "sha1:" + hashlib.sha1(raw.strip()).hexdigest()
-    return finish(line_no, message, raw.count(b"{") + raw.count(b"["), limits, now)
-
-
-def parse_record(
-    line_no: int, record: dict[str, Any], limits: Limits, now: dt.datetime
-) -> SegmentMessage | Reject:
-    """A row from CSV or Parquet, already shaped as a Segment message."""
-    raw = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-    if len(raw) > limits.max_event_bytes:
-        return Reject(line_no, "(row)", f"{len(raw)} bytes, over the {limits.max_event_bytes}-byte limit per event")
-    try:
-        message = message_from_dict(record)
-    except msgspec.ValidationError as exc:
-        return Reject(line_no, *describe_validation_error(str(exc)))
-    if message.messageId is None:
-        message.messageId = "sha1:" + hashlib.sha1(raw).hexdigest()
-    return finish(line_no, message, raw.count(b"{") + raw.count(b"["), limits, now)
-
-
-def finish(
-    line_no: int, message: SegmentMessage, brackets: int, limits: Limits, now: dt.datetime
-) -> SegmentMessage | Reject:
     # Counting brackets is cheap and bounds the depth; only suspicious events are walked.
-    if brackets > limits.max_json_depth:
-        for name in ("properties", "traits", "context"):
-            if _too_deep(getattr(message, name), limits.max_json_depth - 1):
+    if raw.count(b"{") + raw.count(b"[") > limits.max_json_depth:
+        for name in OBJECT_FIELDS:
+            if _too_deep(raw_object(getattr(message, name)), limits.max_json_depth - 1):
                 return Reject(line_no, name, f"nested deeper than {limits.max_json_depth} levels")
     problem = check_time(message.event_time, limits, now)
     if problem:
         return Reject(line_no, *problem)
     return message
+
+
+def parse_record(
+    line_no: int, record: dict[str, Any], limits: Limits, now: dt.datetime
+) -> SegmentMessage | Reject:
+    """A row from CSV or Parquet, already shaped as a Segment message: the same path as JSON."""
+    try:
+        raw = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:
+        return Reject(line_no, "(row)", f"a value is not JSON-compatible ({exc})")
+    return parse_json_line(line_no, raw, limits, now)

