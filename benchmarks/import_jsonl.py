@@ -29,7 +29,15 @@ from userops.meta.projects import create_project
 from userops.runtime import Runtime
 from userops.store import scalar
 
-EVENTS = ("app_open", "view_item", "search", "add_to_cart", "checkout", "order_completed", "check_in")
+EVENTS = (
+    "app_open",
+    "view_item",
+    "search",
+    "add_to_cart",
+    "checkout",
+    "order_completed",
+    "check_in",
+)
 
 
 def write_events(path: Path, count: int, seed: int) -> None:
@@ -47,7 +55,10 @@ def write_events(path: Path, count: int, seed: int) -> None:
                 "anonymousId": anonymous_id,
                 "timestamp": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "context": {
-                    "campaign": {"source": rng.choice(("douyin", "wechat", "baidu")), "medium": "cpc"},
+                    "campaign": {
+                        "source": rng.choice(("douyin", "wechat", "baidu")),
+                        "medium": "cpc",
+                    },
                     "os": {"name": rng.choice(("iOS", "Android")), "version": "17.1"},
                     "app": {"version": "3.2.1"},
                     "locale": "zh-CN",
@@ -56,12 +67,17 @@ def write_events(path: Path, count: int, seed: int) -> None:
             if user_id and rng.random() < 0.05:
                 message.update(type="identify", userId=user_id, traits={"city": "上海", "age": 30})
             elif rng.random() < 0.15:
-                message.update(type="page", name="商品详情", properties={"url": "https://shop.example/p/1"})
+                message.update(
+                    type="page", name="商品详情", properties={"url": "https://shop.example/p/1"}
+                )
             else:
                 if user_id:
                     message["userId"] = user_id
                 event = rng.choice(EVENTS)
-                properties: dict[str, object] = {"product_id": f"p{rng.randrange(5000)}", "price": 199.0}
+                properties: dict[str, object] = {
+                    "product_id": f"p{rng.randrange(5000)}",
+                    "price": 199.0,
+                }
                 if event == "order_completed":
                     properties.update(revenue=round(rng.uniform(10, 2000), 2), currency="CNY")
                 message.update(type="track", event=event, properties=properties)
@@ -94,10 +110,11 @@ def time_clickhouse_native(path: Path, data_dir: Path) -> float:
     )
     started = time.perf_counter()
     s.query(
-        f"INSERT INTO raw SELECT * FROM file('{path}', JSONEachRow, "
+        f"INSERT INTO raw SELECT * FROM file('{path}', JSONEachRow, "  # noqa: S608 - a temp path
         "'messageId String, anonymousId String, userId String, type String, event String, "
         "timestamp DateTime64(3, \\'UTC\\'), properties String, context String') "
-        "SETTINGS input_format_skip_unknown_fields = 1, input_format_json_read_objects_as_strings = 1"
+        "SETTINGS input_format_skip_unknown_fields = 1, "
+        "input_format_json_read_objects_as_strings = 1"
     )
     seconds = time.perf_counter() - started
     s.close()
@@ -105,7 +122,9 @@ def time_clickhouse_native(path: Path, data_dir: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -119,9 +138,14 @@ def main() -> None:
     ours = summary.events_per_second
     theirs = args.events / native
     print(f"file: {args.events:,} events, {size_mb:,.0f} MB of Segment JSONL")
-    print(f"userops import (validate, dedupe, identity, store): {summary.seconds:6.2f} s  "
-          f"{ours:>10,.0f} events/s  (imported {summary.imported:,}, rejected {summary.rejected})")
-    print(f"chDB INSERT FROM file JSONEachRow (reference):      {native:6.2f} s  {theirs:>10,.0f} events/s")
+    print(
+        f"userops import (validate, dedupe, identity, store): {summary.seconds:6.2f} s  "
+        f"{ours:>10,.0f} events/s  (imported {summary.imported:,}, rejected {summary.rejected})"
+    )
+    print(
+        f"chDB INSERT FROM file JSONEachRow (reference):      {native:6.2f} s  "
+        f"{theirs:>10,.0f} events/s"
+    )
     print(f"ratio userops / reference time: {summary.seconds / native:.2f}")
     print(f"target >= 200,000 events/s: {'met' if ours >= 200_000 else 'NOT met'}")
     sys.exit(0)

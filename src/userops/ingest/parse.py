@@ -34,7 +34,9 @@ class Reject:
 
 
 _AT_PATH = re.compile(r"^(?P<reason>.*?) - at `\$\.?(?P<path>[^`]*)`$")
-_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)`(?: - at `\$\.?(?P<path>[^`]*)`)?$")
+_UNKNOWN = re.compile(
+    r"^Object contains unknown field `(?P<field>[^`]*)`(?: - at `\$\.?(?P<path>[^`]*)`)?$"
+)
 _OURS = re.compile(r"^(?P<field>[A-Za-z_.]+): (?P<reason>.*)$")
 
 
@@ -75,13 +77,18 @@ def _too_deep(value: Any, limit: int) -> bool:
     return False
 
 
-def check_time(when: dt.datetime | None, limits: Limits, now: dt.datetime) -> tuple[str, str] | None:
+def check_time(
+    when: dt.datetime | None, limits: Limits, now: dt.datetime
+) -> tuple[str, str] | None:
     if when is None:
         return "timestamp", "required (timestamp, originalTimestamp or receivedAt)"
     if when.tzinfo is None:  # Segment reads an ISO time without offset as UTC
         when = when.replace(tzinfo=dt.UTC)
     if when > now + dt.timedelta(seconds=limits.max_future_seconds):
-        return "timestamp", f"{when.isoformat()} is more than {limits.max_future_seconds} s in the future"
+        return (
+            "timestamp",
+            f"{when.isoformat()} is more than {limits.max_future_seconds} s in the future",
+        )
     if when < now - dt.timedelta(days=limits.max_age_days):
         return "timestamp", f"{when.isoformat()} is more than {limits.max_age_days} days old"
     return None
@@ -91,7 +98,11 @@ def parse_json_line(
     line_no: int, raw: bytes, limits: Limits, now: dt.datetime
 ) -> SegmentMessage | Reject:
     if len(raw) > limits.max_event_bytes:
-        return Reject(line_no, "(line)", f"{len(raw)} bytes, over the {limits.max_event_bytes}-byte limit per event")
+        return Reject(
+            line_no,
+            "(line)",
+            f"{len(raw)} bytes, over the {limits.max_event_bytes}-byte limit per event",
+        )
     try:
         # msgspec checks UTF-8 in the strings it decodes, not in the JSON it keeps raw.
         raw.decode("utf-8")

@@ -132,4 +132,3 @@ class Ingestor:
         table = table.append_column("person_id", pa.array(persons, pa.uint64()))
         self._store.insert_arrow("events", table)
         return IngestResult(table.num_rows, duplicates)
-

@@ -43,7 +43,8 @@ def utm(campaign_key: str, url_parameter: str) -> str:
         "JSONExtractString(context, 'page', 'url'), JSONExtractString(properties, 'url'))"
     )
     return (
-        f"if(JSONHas(context, 'campaign'), JSONExtractString(context, 'campaign', '{campaign_key}'), "
+        "if(JSONHas(context, 'campaign'), "
+        f"JSONExtractString(context, 'campaign', '{campaign_key}'), "
         f"extractURLParameter({page_url}, '{url_parameter}'))"
     )
 
@@ -73,14 +74,19 @@ MIGRATIONS: tuple[Migration, ...] = (
                 traits String CODEC(ZSTD(3)),
                 traits_once String CODEC(ZSTD(3)),
                 context String CODEC(ZSTD(3)),
-                utm_source LowCardinality(String) DEFAULT {utm('source', 'utm_source')},
-                utm_medium LowCardinality(String) DEFAULT {utm('medium', 'utm_medium')},
-                utm_campaign LowCardinality(String) DEFAULT {utm('name', 'utm_campaign')},
-                os LowCardinality(String) DEFAULT JSONExtractString(context, 'os', 'name'),
-                browser LowCardinality(String) DEFAULT JSONExtractString(context, 'browser', 'name'),
-                device_type LowCardinality(String) DEFAULT JSONExtractString(context, 'device', 'type'),
-                app_version LowCardinality(String) DEFAULT JSONExtractString(context, 'app', 'version'),
-                country LowCardinality(String) DEFAULT JSONExtractString(context, 'location', 'country')
+                utm_source LowCardinality(String) DEFAULT {utm("source", "utm_source")},
+                utm_medium LowCardinality(String) DEFAULT {utm("medium", "utm_medium")},
+                utm_campaign LowCardinality(String) DEFAULT {utm("name", "utm_campaign")},
+                os LowCardinality(String)
+                    DEFAULT JSONExtractString(context, 'os', 'name'),
+                browser LowCardinality(String)
+                    DEFAULT JSONExtractString(context, 'browser', 'name'),
+                device_type LowCardinality(String)
+                    DEFAULT JSONExtractString(context, 'device', 'type'),
+                app_version LowCardinality(String)
+                    DEFAULT JSONExtractString(context, 'app', 'version'),
+                country LowCardinality(String)
+                    DEFAULT JSONExtractString(context, 'location', 'country')
             )
             ENGINE = MergeTree
             PARTITION BY toYYYYMM(timestamp)
