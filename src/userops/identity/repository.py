@@ -15,9 +15,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
+from typing import cast
 
 import pyarrow as pa
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from userops.errors import Conflict, NotFound
@@ -53,6 +54,11 @@ def last_person_id(sessions: sessionmaker[Session]) -> int:
     """The highest person number taken in any project (persons are numbered globally)."""
     with sessions() as session:
         return session.scalar(select(func.max(Person.id))) or 0
+
+
+# Core tables, for bulk inserts (ORM bulk inserts cost ten times more per row at import sizes).
+PERSONS = cast(Table, Person.__table__)
+DISTINCT_IDS = cast(Table, DistinctId.__table__)
 
 
 def load_graph(sessions: sessionmaker[Session], project_id: int) -> IdentityGraph:
@@ -122,8 +128,9 @@ def persist(
         return
     with sessions.begin() as session:
         if changes.new_persons:
+            # Core inserts (not ORM bulk): a tenth of the cost per row at import sizes.
             session.execute(
-                insert(Person),
+                insert(PERSONS),
                 [{"id": p, "project_id": project_id} for p in changes.new_persons],
             )
         created = [
@@ -131,7 +138,7 @@ def persist(
             for d in changes.created
         ]
         if created:
-            session.execute(insert(DistinctId), created)
+            session.execute(insert(DISTINCT_IDS), created)
         # One UPDATE per target person and chunk, not one per id: a merge can move many ids.
         by_person: dict[int, list[str]] = {}
         for distinct_id in sorted(changes.moved - changes.created):

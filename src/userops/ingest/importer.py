@@ -22,7 +22,7 @@ import orjson
 
 from userops.ingest.parse import Limits, Reject
 from userops.ingest.pipeline import Ingestor
-from userops.ingest.readers import Chunk, read_file
+from userops.ingest.readers import Chunk, JsonlBlock, read_file
 from userops.ingest.worker import parse_chunk
 
 Progress = Callable[[int], None]
@@ -92,7 +92,7 @@ def import_file(
 
 
 def import_chunks(
-    chunks: Iterable[tuple[Chunk, int]],
+    chunks: Iterable[tuple[Chunk | JsonlBlock, int]],
     fmt: str,
     path: Path,
     reject_fh: BinaryIO,

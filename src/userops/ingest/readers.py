@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,20 +98,54 @@ def record_from_row(row: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-def read_jsonl(path: Path, chunk_rows: int) -> Iterator[tuple[Chunk, int]]:
-    """Chunks of ``(line, bytes)`` and the bytes consumed, for progress."""
-    chunk: Chunk = []
-    consumed = 0
+@dataclass(frozen=True)
+class JsonlBlock:
+    """Whole lines of a JSONL file, read by the worker that parses them.
+
+    The main process only finds line boundaries (a C-speed scan of each block), so it never
+    iterates over lines or ships their bytes to the workers.
+    """
+
+    path: Path
+    offset: int
+    length: int
+    first_line: int
+
+    def lines(self) -> Chunk:
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset)
+            data = fh.read(self.length)
+        return [
+            (number, line)
+            for number, line in enumerate(data.split(b"\n"), start=self.first_line)
+            if line.strip()
+        ]
+
+
+# Bytes per JSONL block: about as many lines as import_chunk_rows for typical 300-byte events.
+BYTES_PER_ROW = 300
+
+
+def read_jsonl(path: Path, chunk_rows: int) -> Iterator[tuple[Chunk | JsonlBlock, int]]:
+    """Blocks of whole lines and the bytes each covers, for progress."""
+    block_bytes = max(chunk_rows * BYTES_PER_ROW, 1 << 16)
+    offset, line = 0, 1
     with path.open("rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            consumed += len(raw)
-            if raw.strip():
-                chunk.append((line_no, raw))
-            if len(chunk) >= chunk_rows:
-                yield chunk, consumed
-                chunk, consumed = [], 0
-    if chunk or consumed:
-        yield chunk, consumed
+        pending = b""
+        while True:
+            data = fh.read(block_bytes)
+            if not data:
+                break
+            pending += data
+            cut = pending.rfind(b"\n") + 1
+            if cut == 0:
+                continue  # one line longer than a block: read on until it ends
+            yield JsonlBlock(path, offset, cut, line), cut
+            line += pending.count(b"\n", 0, cut)
+            offset += cut
+            pending = pending[cut:]
+        if pending:
+            yield JsonlBlock(path, offset, len(pending), line), len(pending)
 
 
 def read_csv(path: Path, chunk_rows: int) -> Iterator[tuple[Chunk, int]]:
@@ -151,6 +186,6 @@ def read_parquet(path: Path, chunk_rows: int) -> Iterator[tuple[Chunk, int]]:
         yield chunk, size * len(chunk) // total
 
 
-def read_file(path: Path, fmt: str, chunk_rows: int) -> Iterator[tuple[Chunk, int]]:
+def read_file(path: Path, fmt: str, chunk_rows: int) -> Iterator[tuple[Chunk | JsonlBlock, int]]:
     readers = {"segment-jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet}
     return readers[fmt](path, chunk_rows)

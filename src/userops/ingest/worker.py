@@ -9,14 +9,14 @@ import orjson
 import pyarrow as pa
 
 from userops.ingest.parse import Limits, Reject, parse_json_line, parse_record
-from userops.ingest.readers import record_from_row
+from userops.ingest.readers import JsonlBlock, record_from_row
 from userops.ingest.rows import message_columns
 from userops.schema.events import SegmentMessage
 
 
 def parse_chunk(
     fmt: str,
-    chunk: list[tuple[int, Any]],
+    chunk: list[tuple[int, Any]] | JsonlBlock,
     project_id: int,
     limits: Limits,
     now: dt.datetime,
@@ -25,6 +25,8 @@ def parse_chunk(
     messages: list[SegmentMessage] = []
     rejects: list[Reject] = []
     raw_of_rejects: list[tuple[int, str]] = []
+    if isinstance(chunk, JsonlBlock):
+        chunk = chunk.lines()
     for line_no, record in chunk:
         if fmt == "segment-jsonl":
             parsed = parse_json_line(line_no, record, limits, now)
