@@ -20,5 +20,9 @@ def open_store(data_dir: Path, clickhouse_url: str = "") -> EventStore:
         store = RemoteStore(clickhouse_url)
     else:
         store = EmbeddedStore(data_dir / "events")
-    migrate(store)
+    try:
+        migrate(store)
+    except BaseException:
+        store.close()  # chDB keeps its one data path until the session closes
+        raise
     return store
