@@ -96,6 +96,7 @@ EVENT_COLUMNS: list[tuple[str, str]] = [
     ("previous_id", "String"),
     ("group_id", "String"),
     ("name", "String"),
+    ("category", "String"),
     ("properties", "String"),
     ("traits", "String"),
     ("traits_once", "String"),

@@ -8,11 +8,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.cells import cell_len
+from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from userops.cli.common import (
-    DataDir, ProjectName, console, err_console, handles_errors, open_runtime, project_named,
+    DataDir,
+    ProjectName,
+    console,
+    err_console,
+    handles_errors,
+    open_runtime,
+    project_named,
 )  # fmt: skip
 from userops.config import Settings
 from userops.errors import BadRequest, NotFound
@@ -44,6 +54,12 @@ def _print_summary(summary: ImportSummary) -> None:
         console.print(f"rejected lines with line, field and reason: {path}", highlight=False)
 
 
+def _file_error(message: str) -> None:
+    """One line per file that failed; a Text, as messages quote paths and column names."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False,
+                      soft_wrap=True)  # fmt: skip
+
+
 def import_command(
     files: Annotated[list[Path], typer.Argument(help="Files to import.")],
     project: ProjectName,
@@ -68,7 +84,7 @@ def import_command(
                     "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                     TimeRemainingColumn(), console=err_console, transient=True,
                 ) as bar:  # fmt: skip
-                    task = bar.add_task(path.name, total=size)
+                    task = bar.add_task(escape(path.name), total=size)
                     import_file(
                         path, file_format, ingestor, target.id, limits,
                         runtime.settings.import_chunk_rows, summary,
@@ -76,11 +92,15 @@ def import_command(
                     )  # fmt: skip
             except BadFile as exc:
                 failed_files += 1
-                err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+                _file_error(exc.message)
             except OSError as exc:
                 failed_files += 1
-                err_console.print(f"[bold red]error:[/] {path}: cannot read ({exc.strerror})",
-                                  highlight=False)  # fmt: skip
+                if exc.filename is None:
+                    _file_error(f"{path}: import stopped ({exc})")
+                elif Path(exc.filename) == path:
+                    _file_error(f"{path}: cannot read ({exc.strerror})")
+                else:  # e.g. the rejects file beside it cannot be written
+                    _file_error(f"{path}: cannot use {exc.filename} ({exc.strerror})")
     _print_summary(summary)
     if failed_files:
         sys.exit(2)
@@ -98,22 +118,31 @@ def _date(value: str | None, option: str) -> dt.date | None:
                          field=option) from None  # fmt: skip
 
 
+_FORMAT_HELP = f"One of {', '.join(EXPORT_FORMATS)}."
+
+
 def export_command(
     out: Annotated[Path, typer.Argument(help="Output file.")],
     project: ProjectName,
-    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(EXPORT_FORMATS)}.")] = "jsonl",
-    start: Annotated[str | None, typer.Option("--from", help="First day (project time zone).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help=_FORMAT_HELP)] = "jsonl",
+    start: Annotated[str | None, typer.Option("--from", help="First day (project's zone).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day, inclusive.")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Export events with their resolved person id; `userops import` reads the file back."""
     if fmt not in EXPORT_FORMATS:
-        raise BadRequest(f"--format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}", field="format")
-    window_dates = (_date(start, "--from"), _date(end, "--to"))
+        raise BadRequest(f"--format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}",
+                         field="format")  # fmt: skip
+    first, last = _date(start, "--from"), _date(end, "--to")
+    if first and last and first > last:
+        raise BadRequest(f"--from {first} is after --to {last}", field="--from")
     with open_runtime(data_dir) as runtime:
         target = project_named(runtime, project)
-        window = day_range(target.timezone, *window_dates)
-        count = export_events(runtime.store, target.id, window, fmt, out)
+        window = day_range(target.timezone, first, last)
+        try:
+            count = export_events(runtime.store, target.id, window, fmt, out)
+        except OSError as exc:
+            raise BadRequest(f"{out}: cannot write ({exc.strerror or exc})", field="out") from None
     console.print(f"exported {count:,} events to {out}", highlight=False)
 
 
@@ -129,11 +158,24 @@ def events_command(
         events = recent_events(runtime.sessions, runtime.store, target, limit, person)
     if not events:
         raise NotFound("no events match", field="person" if person else "project")
-    table = Table("time", "event", "distinct id", "person", "properties")
-    for row in events:
-        table.add_row(row.local_time, row.event, row.distinct_id, str(row.person_id),
-                      row.properties[:80])  # fmt: skip
-    console.print(table)
+    # Aligned plain lines, not a rich table: an 80-column pipe squeezed the table's time and id
+    # columns to "2026-1…", and names and ids are user input that markup would misread.
+    columns = [("time", [row.local_time for row in events]),
+               ("event", [row.event for row in events]),
+               ("distinct id", [row.distinct_id for row in events]),
+               ("person", [str(row.person_id) for row in events])]  # fmt: skip
+    widths = [max(cell_len(name), *map(cell_len, values)) for name, values in columns]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c + " " * (w - cell_len(c)) for c, w in zip(cells, widths, strict=True))
+
+    out = Console(file=console.file, markup=False, highlight=False, soft_wrap=True, emoji=False)
+    out.print(f"newest first, times in {target.timezone}")
+    out.print(line([name for name, _ in columns]) + "  properties")
+    for index, row in enumerate(events):
+        cells = [values[index] for _, values in columns]
+        props = row.properties if len(row.properties) <= 80 else row.properties[:79] + "…"
+        out.print((line(cells) + "  " + props).rstrip())
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,14 @@ import orjson
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
-from userops.cli.common import DataDir, ProjectName, console, err_console, handles_errors, open_runtime
+from userops.cli.common import (
+    DataDir,
+    ProjectName,
+    console,
+    err_console,
+    handles_errors,
+    open_runtime,
+)
 from userops.cli.data import _print_summary, limits_from
 from userops.errors import NotFound
 from userops.ingest.importer import ImportSummary, import_chunks

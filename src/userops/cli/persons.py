@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
+import orjson
 import typer
-from rich.table import Table
+from rich.console import Console
 
-from userops.cli.common import DataDir, ProjectName, console, handles_errors, open_runtime, project_named
+from userops.cli.common import (
+    DataDir,
+    ProjectName,
+    console,
+    handles_errors,
+    open_runtime,
+    project_named,
+)
 from userops.identity.profile import load_profile
 from userops.identity.repository import person_of, unmerge
 
@@ -26,21 +36,27 @@ def show(
         target = project_named(runtime, project)
         profile = load_profile(runtime.sessions, runtime.store, target.id,
                                person_of(runtime.sessions, target.id, person))  # fmt: skip
-    console.print(f"[bold]person {profile.person_id}[/]  events: {profile.event_count:,}  "
-                  f"first seen: {profile.first_seen}  last seen: {profile.last_seen}",
-                  highlight=False)  # fmt: skip
-    console.print("ids: " + ", ".join(profile.distinct_ids), highlight=False)
-    traits = Table("trait", "value", title="traits")
+    zone = ZoneInfo(target.timezone)
+
+    def local(when: dt.datetime | None) -> str:
+        return f"{when.astimezone(zone):%Y-%m-%d %H:%M:%S}" if when else "-"
+
+    # Plain lines, not markup: ids, traits and message ids are user input ("[/]" would crash
+    # rich), and one merge per line stays readable and greppable in an 80-column pipe.
+    out = Console(file=console.file, markup=False, highlight=False, soft_wrap=True)
+    out.print(f"person {profile.person_id}  events: {profile.event_count:,}  "
+              f"first seen: {local(profile.first_seen)}  last seen: {local(profile.last_seen)}  "
+              f"({target.timezone})")  # fmt: skip
+    out.print("ids: " + ", ".join(profile.distinct_ids))
+    out.print("traits:")
     for key, value in sorted({**profile.first_touch, **profile.traits}.items()):
-        traits.add_row(key, str(value))
-    console.print(traits)
-    merges = Table("merge", "when", "kind", "survivor", "absorbed", "ids moved", "message", "undone",
-                   title="merge history")  # fmt: skip
+        out.print(f"  {key}: {value if isinstance(value, str) else orjson.dumps(value).decode()}")
+    out.print("merge history:" if profile.merges else "merge history: none")
     for m in profile.merges:
-        merges.add_row(str(m.id), f"{m.created_at:%Y-%m-%d %H:%M:%S}", m.kind, str(m.survivor_id),
-                       str(m.absorbed_id), ", ".join(m.moved_ids), m.message_id,
-                       f"{m.undone_at:%Y-%m-%d %H:%M}" if m.undone_at else "")  # fmt: skip
-    console.print(merges)
+        undone = f"undone {local(m.undone_at)}" if m.undone_at else "active"
+        out.print(f"  merge #{m.id}  {local(m.created_at)}  {m.kind}: person {m.absorbed_id} "
+                  f"into person {m.survivor_id}, ids moved: {', '.join(m.moved_ids)}; "
+                  f"message {m.message_id}; {undone}")  # fmt: skip
 
 
 @app.command("unmerge")
@@ -55,4 +71,4 @@ def unmerge_command(
         target = project_named(runtime, project)
         merge, moved = unmerge(runtime.sessions, runtime.store, target.id, merge_id)
     console.print(f"merge #{merge.id} undone: person {merge.absorbed_id} is back with "
-                  f"{', '.join(sorted(moved))}", highlight=False)  # fmt: skip
+                  f"{', '.join(sorted(moved))}", highlight=False, markup=False)  # fmt: skip

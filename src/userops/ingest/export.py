@@ -22,6 +22,7 @@ _SELECT = f"""
         e.type AS type,
         if(e.type = 'track', toString(e.event), '') AS event,
         e.name AS name,
+        e.category AS category,
         e.user_id AS userId,
         e.anonymous_id AS anonymousId,
         e.previous_id AS previousId,
@@ -47,7 +48,11 @@ def day_range(
 ) -> tuple[dt.datetime, dt.datetime]:
     """[start 00:00, end+1 00:00) in the project's time zone, as UTC instants."""
     zone = ZoneInfo(timezone)
-    low = dt.datetime.combine(start, dt.time(), zone) if start else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    low = (
+        dt.datetime.combine(start, dt.time(), zone)
+        if start
+        else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    )
     high = (
         dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
         if end
@@ -65,7 +70,9 @@ def _jsonl_rows(table: pa.Table) -> list[bytes]:
                 message["personId"] = str(value)
             elif key in _JSON_COLUMNS:
                 if value:
-                    message[key] = orjson.loads(value)
+                    # The stored text as is: decoding would turn integers past 64 bits into
+                    # floats (orjson), changing the data on the way out.
+                    message[key] = orjson.Fragment(value)
             elif value != "":
                 message[key] = value
         lines.append(orjson.dumps(message))
@@ -89,4 +96,4 @@ def export_events(
         pa_csv.write_csv(table, out)
     else:
         pq.write_table(table, out, compression="zstd")
-    return table.num_rows
+    return int(table.num_rows)

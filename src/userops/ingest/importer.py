@@ -79,14 +79,17 @@ def import_file(
 ) -> None:
     """Import one file; raises BadFile (nothing imported from it) or OSError if unreadable."""
     out = rejects_path(path)
-    with out.open("wb") as reject_fh:
-        import_chunks(
-            read_file(path, fmt, chunk_rows), fmt, path, reject_fh, ingestor, project_id,
-            limits, summary, progress, workers,
-        )  # fmt: skip
-    if out.stat().st_size == 0:
-        out.unlink()
-    else:
+    try:
+        with out.open("wb") as reject_fh:
+            import_chunks(
+                read_file(path, fmt, chunk_rows), fmt, path, reject_fh, ingestor, project_id,
+                limits, summary, progress, workers,
+            )  # fmt: skip
+    finally:
+        # A file that could not be read leaves no empty rejects file behind (nor does a clean one).
+        if out.is_file() and out.stat().st_size == 0:
+            out.unlink()
+    if out.is_file():
         summary.rejects_files.append(str(out))
     summary.files.append(str(path))
 

@@ -64,16 +64,18 @@ def describe_bad_json(raw: bytes) -> tuple[str, str]:
     return "(line)", f"expected a JSON object, got {type(value).__name__}"
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
+def _too_deep(value: Any, limit: int, depth: int = 2) -> bool:
+    """Whether objects and arrays nest deeper than ``limit``; a field of the event is at level 2.
+
+    Only containers count as levels, so a scalar at the limit is fine.
+    """
+    stack: list[tuple[Any, int]] = [(value, depth)]
     while stack:
-        item, depth = stack.pop()
-        if depth > limit:
+        item, level = stack.pop()
+        if level > limit:
             return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
     return False
 
 
@@ -109,6 +111,8 @@ def parse_json_line(
         message = decode_message(raw)
     except UnicodeDecodeError as exc:
         return Reject(line_no, "(line)", f"not UTF-8: byte {exc.start} is 0x{raw[exc.start]:02x}")
+    except RecursionError:  # msgspec decodes nested containers recursively
+        return Reject(line_no, "(line)", f"nested deeper than {limits.max_json_depth} levels")
     except msgspec.ValidationError as exc:
         return Reject(line_no, *describe_validation_error(str(exc)))
     except msgspec.DecodeError:
@@ -119,7 +123,7 @@ def parse_json_line(
     # Counting brackets is cheap and bounds the depth; only suspicious events are walked.
     if raw.count(b"{") + raw.count(b"[") > limits.max_json_depth:
         for name in OBJECT_FIELDS:
-            if _too_deep(raw_object(getattr(message, name)), limits.max_json_depth - 1):
+            if _too_deep(raw_object(getattr(message, name)), limits.max_json_depth):
                 return Reject(line_no, name, f"nested deeper than {limits.max_json_depth} levels")
     problem = check_time(message.event_time, limits, now)
     if problem:

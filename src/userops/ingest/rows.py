@@ -44,6 +44,7 @@ def message_columns(
         "previous_id": [m.previousId or "" for m in messages],
         "group_id": [m.groupId or "" for m in messages],
         "name": [m.name or "" for m in messages],
+        "category": [m.category or "" for m in messages],
     }
     arrays: dict[str, pa.Array] = {
         "project_id": pa.array([project_id] * len(messages), pa.uint32()),

@@ -14,6 +14,19 @@ from userops.ingest.rows import message_columns
 from userops.schema.events import SegmentMessage
 
 
+def _row_text(row: dict[str | None, Any]) -> bytes:
+    """A CSV or Parquet row as JSON for the rejects file, whatever it holds."""
+    try:
+        return orjson.dumps(row, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # text with bytes that were not UTF-8 (surrogates): shown as U+FFFD
+        printable = {
+            str(key): value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            if isinstance(value, str) else value
+            for key, value in row.items()
+        }  # fmt: skip
+        return orjson.dumps(printable, default=str)
+
+
 def parse_chunk(
     fmt: str,
     chunk: list[tuple[int, Any]] | JsonlBlock,
@@ -27,9 +40,13 @@ def parse_chunk(
     raw_of_rejects: list[tuple[int, str]] = []
     if isinstance(chunk, JsonlBlock):
         chunk = chunk.lines()
+    too_deep = f"nested deeper than {limits.max_json_depth} levels"
     for line_no, record in chunk:
         if fmt == "segment-jsonl":
-            parsed = parse_json_line(line_no, record, limits, now)
+            try:
+                parsed = parse_json_line(line_no, record, limits, now)
+            except RecursionError:  # msgspec gives up near 1,000 levels, before our depth check
+                parsed = Reject(line_no, "(line)", too_deep)
             raw = record
         else:
             try:
@@ -37,7 +54,9 @@ def parse_chunk(
             except ValueError as exc:
                 field, _, reason = str(exc).partition(": ")
                 parsed = Reject(line_no, field, reason)
-            raw = orjson.dumps(record, default=str)
+            except RecursionError:
+                parsed = Reject(line_no, "(row)", too_deep)
+            raw = _row_text(record)
         if isinstance(parsed, Reject):
             rejects.append(parsed)
             raw_of_rejects.append((line_no, raw[:2000].decode("utf-8", "replace").rstrip("\n")))

@@ -70,6 +70,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 previous_id String,
                 group_id String,
                 name String,
+                category String,
                 properties String CODEC(ZSTD(3)),
                 traits String CODEC(ZSTD(3)),
                 traits_once String CODEC(ZSTD(3)),
