@@ -305,3 +305,11 @@ def test_a_locked_data_directory(
     assert process.wait(timeout=30) == 0
     ok("projects", "create", "shop", "--data-dir", str(data_dir))
     assert "shop" in ok("projects", "list", "--data-dir", str(data_dir)).stdout
+
+
+def test_data_dir_with_question_mark_is_refused_not_misplaced(tmp_path: Path) -> None:
+    # chDB reads what follows '?' in its path as options: the events would land in `q`, outside.
+    result = runner.invoke(app, ["projects", "list", "--data-dir", str(tmp_path / "q?x")])
+    assert result.exit_code == 2, result.output
+    assert "'?'" in result.output
+    assert not (tmp_path / "q").exists()

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 from chdb import session as chdb_session
 
-from userops.errors import UserOpsError
+from userops.errors import ConfigError, UserOpsError
 from userops.store.base import Params
 from userops.store.params import format_params
 
@@ -29,6 +29,10 @@ class EmbeddedStore:
     engine_name = "chdb"
 
     def __init__(self, path: Path) -> None:
+        if "?" in str(path):
+            # chDB reads what follows '?' as connection options and would store data elsewhere.
+            raise ConfigError(f"data_dir {str(path.parent)!r}: chDB cannot use a path with '?'",
+                              field="data_dir")  # fmt: skip
         path.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
