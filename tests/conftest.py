@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from userops.config import Settings, load_settings
+from userops.config import SETTINGS, Settings, load_settings
 from userops.meta.models import Project
 from userops.meta.projects import create_project
 from userops.runtime import Runtime
@@ -75,3 +75,11 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 @pytest.fixture
 def project(runtime: Runtime) -> Project:
     return create_project(runtime.sessions, "shop", "Asia/Shanghai")
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No USEROPS_* variable from the shell; a working directory of the test's own."""
+    for setting in SETTINGS:
+        monkeypatch.delenv(setting.env_var, raising=False)
+    monkeypatch.chdir(tmp_path)

@@ -24,17 +24,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from userops.cli.main import app
-from userops.config import SETTINGS
 
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No USEROPS_* variable from the shell; a working directory of our own."""
-    for setting in SETTINGS:
-        monkeypatch.delenv(setting.env_var, raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 @pytest.fixture

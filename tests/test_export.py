@@ -13,15 +13,12 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner, Result
 
-from userops.cli.main import app
-from userops.config import SETTINGS, load_settings
+from cli_helpers import cli, ok
+from userops.config import load_settings
 from userops.identity.repository import person_of
 from userops.meta.projects import get_project
 from userops.runtime import Runtime
-
-runner = CliRunner()
 
 BIG = "123456789012345678901234567890"
 # Device B is identified as u1 first; later u1 signs in on device A, whose earlier events (and
@@ -61,21 +58,8 @@ MESSAGES.append(
 U1 = {"e1", "e2", "e3", "e4", "e5", "e6", "e9"}
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for setting in SETTINGS:
-        monkeypatch.delenv(setting.env_var, raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
-
-def cli(*args: object) -> Result:
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def ok(*args: object) -> Result:
-    result = cli(*args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def loaded(data_dir: Path, source: Path, fmt: str | None = None) -> Path:

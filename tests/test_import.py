@@ -23,7 +23,7 @@ from typer.testing import CliRunner, Result
 
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
 from userops.cli.main import app
-from userops.config import SETTINGS, load_settings
+from userops.config import load_settings
 from userops.ingest.readers import record_from_row
 from userops.meta.projects import get_project
 from userops.runtime import Runtime
@@ -32,12 +32,7 @@ runner = CliRunner()
 UTC = dt.UTC
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No USEROPS_* variable from the shell; a working directory of our own."""
-    for setting in SETTINGS:
-        monkeypatch.delenv(setting.env_var, raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 @pytest.fixture

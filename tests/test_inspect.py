@@ -12,15 +12,12 @@ from typing import Any
 
 import orjson
 import pytest
-from typer.testing import CliRunner, Result
 
-from userops.cli.main import app
-from userops.config import SETTINGS, load_settings
+from cli_helpers import cli, ok
+from userops.config import load_settings
 from userops.meta.projects import get_project
 from userops.runtime import Runtime
 from userops.store import rows
-
-runner = CliRunner()
 
 # Device B is identified as u1; later u1 signs in on device A (a merge); anon-c stays alone.
 MESSAGES: list[dict[str, Any]] = [
@@ -58,21 +55,8 @@ SHANGHAI = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for setting in SETTINGS:
-        monkeypatch.delenv(setting.env_var, raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
-
-def cli(*args: object) -> Result:
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def ok(*args: object) -> Result:
-    result = cli(*args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 @pytest.fixture

@@ -23,12 +23,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 SETTING_NAMES = [s.name for s in SETTINGS]
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No USEROPS_* variable from the shell, and a working directory with no ./userops-data."""
-    for setting in SETTINGS:
-        monkeypatch.delenv(setting.env_var, raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def write_config(path: Path, body: str) -> Path:
