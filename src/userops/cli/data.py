@@ -43,7 +43,7 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
-def _print_summary(summary: ImportSummary) -> None:
+def print_summary(summary: ImportSummary) -> None:
     table = Table("read", "imported", "duplicates", "rejected", "seconds", "events/s")
     table.add_row(
         f"{summary.read:,}", f"{summary.imported:,}", f"{summary.duplicates:,}",
@@ -101,7 +101,7 @@ def import_command(
                     _file_error(f"{path}: cannot read ({exc.strerror})")
                 else:  # e.g. the rejects file beside it cannot be written
                     _file_error(f"{path}: cannot use {exc.filename} ({exc.strerror})")
-    _print_summary(summary)
+    print_summary(summary)
     if failed_files:
         sys.exit(2)
     if summary.rejected:

@@ -19,7 +19,7 @@ from userops.cli.common import (
     handles_errors,
     open_runtime,
 )
-from userops.cli.data import _print_summary, limits_from
+from userops.cli.data import limits_from, print_summary
 from userops.errors import NotFound
 from userops.ingest.importer import ImportSummary, import_chunks
 from userops.ingest.pipeline import Ingestor
@@ -72,7 +72,7 @@ def demo_command(
                 limits_from(runtime.settings), summary,
                 progress=lambda n: bar.advance(task, n),
             )  # fmt: skip
-    _print_summary(summary)
+    print_summary(summary)
     console.print(f"demo data loaded into project {project} at {dt.datetime.now():%H:%M:%S}")
 
 
