@@ -145,18 +145,3 @@ def test_changes_in_order_across_a_chain_of_merges() -> None:
     assert changes.moved == {"b", "c"}
     assert changes.assigned == {"a": 1, "b": 1, "c": 1}
     assert graph.take_changes().merges == []  # taken: the buffer starts empty
-
-
-def test_reassign_and_forget_link() -> None:
-    graph = IdentityGraph()
-    graph.person_for("a")
-    graph.person_for("b")
-    graph.link("a", "b", "identify", "m1")
-    graph.take_changes()
-    graph.reassign({"b"}, 2)
-    graph.forget_link("b", "a")
-    assert graph.person_of == {"a": 1, "b": 2}
-    assert graph.members(1) == {"a"} and graph.members(2) == {"b"}
-    assert graph.take_changes().moved == {"b"}
-    merge = graph.link("a", "b", "identify", "m2")  # forgotten: links again
-    assert merge is not None and merge.absorbed_id == 2

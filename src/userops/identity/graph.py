@@ -115,14 +115,6 @@ class IdentityGraph:
         self.changes.merges.append(merge)
         return merge
 
-    def reassign(self, distinct_ids: set[str], person_id: int) -> None:
-        """Move ids to a person (used when a merge is undone)."""
-        for distinct_id in distinct_ids:
-            self._assign(distinct_id, person_id)
-
-    def forget_link(self, id_a: str, id_b: str) -> None:
-        self._known_links.discard(link_key(id_a, id_b))
-
     def _assign(self, distinct_id: str, person_id: int) -> None:
         previous = self.person_of.get(distinct_id)
         if previous == person_id:
