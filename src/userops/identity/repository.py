@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from userops.errors import Conflict, NotFound
 from userops.identity.graph import Changes, IdentityGraph
+from userops.meta.bulk import insert_rows
 from userops.meta.models import DistinctId, IdentityLink, Merge, Person, utcnow
 from userops.store import EventStore
 
@@ -56,9 +57,10 @@ def last_person_id(sessions: sessionmaker[Session]) -> int:
         return session.scalar(select(func.max(Person.id))) or 0
 
 
-# Core tables, for bulk inserts (ORM bulk inserts cost ten times more per row at import sizes).
+# Core tables, for bulk inserts at the driver (meta/bulk.py).
 PERSONS = cast(Table, Person.__table__)
 DISTINCT_IDS = cast(Table, DistinctId.__table__)
+LINKS = cast(Table, IdentityLink.__table__)
 
 
 def load_graph(sessions: sessionmaker[Session], project_id: int) -> IdentityGraph:
@@ -127,18 +129,17 @@ def persist(
     if not changes:
         return
     with sessions.begin() as session:
-        if changes.new_persons:
-            # Core inserts (not ORM bulk): a tenth of the cost per row at import sizes.
-            session.execute(
-                insert(PERSONS),
-                [{"id": p, "project_id": project_id} for p in changes.new_persons],
-            )
-        created = [
-            {"project_id": project_id, "distinct_id": d, "person_id": changes.assigned[d]}
-            for d in changes.created
-        ]
-        if created:
-            session.execute(insert(DISTINCT_IDS), created)
+        now = utcnow()
+        insert_rows(session, PERSONS, ["id"], [(p,) for p in changes.new_persons],
+                    {"project_id": project_id, "created_at": now})  # fmt: skip
+        assigned = changes.assigned
+        insert_rows(
+            session,
+            DISTINCT_IDS,
+            ["distinct_id", "person_id"],
+            [(d, assigned[d]) for d in changes.created],
+            {"project_id": project_id},
+        )
         # One UPDATE per target person and chunk, not one per id: a merge can move many ids.
         by_person: dict[int, list[str]] = {}
         for distinct_id in sorted(changes.moved - changes.created):
@@ -159,6 +160,15 @@ def persist(
 
 def _persist_links_and_merges(session: Session, project_id: int, changes: Changes) -> None:
     if not changes.links:
+        return
+    if not changes.merges:  # no merge needs the new links' row ids: the bulk path
+        insert_rows(
+            session,
+            LINKS,
+            ["id_a", "id_b", "kind", "message_id"],
+            [(link.id_a, link.id_b, link.kind, link.message_id) for link in changes.links],
+            {"project_id": project_id, "created_at": utcnow()},
+        )
         return
     inserted = session.scalars(
         insert(IdentityLink).returning(IdentityLink.id, sort_by_parameter_order=True),

@@ -48,7 +48,9 @@ def _id(value: str | int | None) -> str | None:
     return (value if isinstance(value, str) else str(value)).strip() or None
 
 
-class SegmentMessage(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+# gc=False: messages hold no reference cycles, and keeping a million of them out of the cyclic
+# garbage collector's lists made decoding 2.5 times faster in import (measured, 1M events).
+class SegmentMessage(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
     type: MessageType = "track"
     event: Name | None = None
     name: Name | None = None

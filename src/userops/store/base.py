@@ -16,7 +16,10 @@ Params = Mapping[str, Any] | None
 
 # Membership in a large parameter array: write `x IN (SELECT arrayJoin({xs:Array(T)}))`, never
 # `x IN {xs:Array(T)}`, which ClickHouse evaluates row by row against the whole array (measured:
-# 200 times slower at 100k ids).
+# 200 times slower at 100k ids). Larger sets go as a table: `x IN (SELECT x FROM input_rows)`
+# with ``input_rows=`` an Arrow table, five times faster again than the array at 100k ids.
+
+INPUT_ROWS = "input_rows"
 
 
 class EventStore(Protocol):
@@ -27,8 +30,14 @@ class EventStore(Protocol):
     def command(self, sql: str, params: Params = None) -> None:
         """Run a statement that returns nothing (DDL, INSERT ... SELECT, mutations)."""
 
-    def arrow(self, sql: str, params: Params = None) -> pa.Table:
-        """Run a query and return its result as an Arrow table."""
+    def arrow(
+        self, sql: str, params: Params = None, input_rows: pa.Table | None = None
+    ) -> pa.Table:
+        """Run a query and return its result as an Arrow table.
+
+        ``input_rows`` is readable in ``sql`` as the table ``input_rows`` (string and integer
+        columns): values travel as data, never as SQL text.
+        """
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         """Append rows; ``data``'s column names match the table's."""

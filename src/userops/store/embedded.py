@@ -6,6 +6,7 @@ call holds one lock; the data directory's own lock (``userops.lockfile``) keeps 
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pyarrow as pa
 from chdb import session as chdb_session
 
 from userops.errors import ConfigError, UserOpsError
-from userops.store.base import Params
+from userops.store.base import INPUT_ROWS, Params
 from userops.store.params import format_params
 
 # chDB ships py.typed but leaves its session's methods unannotated.
@@ -52,7 +53,12 @@ class EmbeddedStore:
             self.close()
             raise
 
-    def _query(self, sql: str, params: Params, fmt: str) -> object:
+    def _query(
+        self, sql: str, params: Params, fmt: str, input_rows: pa.Table | None = None
+    ) -> object:
+        if input_rows is not None:
+            # chDB's Python(name) reads the variable `name` from the calling frame: this one.
+            sql = re.sub(rf"\b{INPUT_ROWS}\b", f"Python({INPUT_ROWS})", sql)
         with self._lock:
             if self._session is None:
                 raise StoreError("event store (chDB) is closed")
@@ -65,8 +71,10 @@ class EmbeddedStore:
     def command(self, sql: str, params: Params = None) -> None:
         self._query(sql, params, "Null")
 
-    def arrow(self, sql: str, params: Params = None) -> pa.Table:
-        result = self._query(sql, params, "ArrowTable")
+    def arrow(
+        self, sql: str, params: Params = None, input_rows: pa.Table | None = None
+    ) -> pa.Table:
+        result = self._query(sql, params, "ArrowTable", input_rows)
         assert isinstance(result, pa.Table)
         return result
 

@@ -7,9 +7,10 @@ from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
 import pyarrow as pa
+from clickhouse_connect.driver.external import ExternalData
 
 from userops.errors import ConfigError
-from userops.store.base import Params
+from userops.store.base import INPUT_ROWS, Params
 from userops.store.embedded import StoreError
 from userops.store.params import check_params
 
@@ -55,12 +56,17 @@ class RemoteStore:
             except Exception as exc:
                 raise StoreError(f"event store (ClickHouse): {exc}") from exc
 
-    def arrow(self, sql: str, params: Params = None) -> pa.Table:
+    def arrow(
+        self, sql: str, params: Params = None, input_rows: pa.Table | None = None
+    ) -> pa.Table:
+        external = None if input_rows is None else _external_table(input_rows)
         with self._lock:
             self._check_open()
             try:
                 check_params(params, sql)
-                result = self._client.query_arrow(sql, parameters=dict(params or {}))
+                result = self._client.query_arrow(
+                    sql, parameters=dict(params or {}), external_data=external
+                )
             except Exception as exc:
                 raise StoreError(f"event store (ClickHouse): {exc}") from exc
         assert isinstance(result, pa.Table)
@@ -80,6 +86,23 @@ class RemoteStore:
             if not self._closed:
                 self._closed = True
                 self._client.close()
+
+
+_EXTERNAL_TYPES = {pa.string(): "String", pa.large_string(): "String", pa.int64(): "Int64",
+                   pa.uint64(): "UInt64", pa.int32(): "Int32", pa.uint32(): "UInt32"}  # fmt: skip
+
+
+def _external_table(rows: pa.Table) -> ExternalData:
+    """``rows`` as the server's external table ``input_rows``, sent as Arrow with the query."""
+    try:
+        structure = [f"{f.name} {_EXTERNAL_TYPES[f.type]}" for f in rows.schema]
+    except KeyError as exc:
+        raise StoreError(f"input_rows: column type {exc} is not supported") from exc
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, rows.schema) as writer:
+        writer.write_table(rows)
+    return ExternalData(file_name=INPUT_ROWS, data=sink.getvalue().to_pybytes(),
+                        fmt="ArrowStream", structure=structure)  # fmt: skip
 
 
 def _portable(data: pa.Table) -> pa.Table:
