@@ -9,10 +9,12 @@ code, no I/O: the repository loads it, feeds it messages, then persists ``change
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class LinkRecord:
+class LinkRecord(NamedTuple):
+    """A NamedTuple, not a frozen dataclass: built once per new link, four times cheaper."""
+
     id_a: str
     id_b: str
     kind: str

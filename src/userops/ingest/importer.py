@@ -13,12 +13,13 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
+import pyarrow as pa
 
 from userops.ingest.parse import Limits, Reject
 from userops.ingest.pipeline import Ingestor
@@ -112,18 +113,36 @@ def import_chunks(
     workers = workers or max(1, min(os.cpu_count() or 1, 4))
     context = multiprocessing.get_context("spawn")  # chDB's threads make fork unsafe
     in_flight: deque[tuple[Future[Any], int]] = deque()
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    # A stamped batch waits here until the next one is deduplicated against it; then it is
+    # written on the writer thread while this one resolves the next batch's identities (chDB
+    # releases the GIL while it inserts).
+    held: tuple[pa.Table, int] | None = None
+    with (
+        ProcessPoolExecutor(workers, mp_context=context) as pool,
+        ThreadPoolExecutor(1, thread_name_prefix="userops-writer") as writer,
+    ):
 
         def drain_one() -> None:
+            nonlocal held
             future, consumed = in_flight.popleft()
             table, rejects, raw = future.result()
-            result = ingestor.ingest(table)
+            pending = held[0].column("message_id").combine_chunks() if held else None
+            fresh, duplicates = ingestor.dedupe(table, pending)
+            writing = writer.submit(ingestor.write, held[0]) if held else None
+            try:
+                stamped = ingestor.stamp(fresh)
+            finally:
+                if writing is not None:
+                    wait([writing])
+            if writing is not None and held is not None:
+                writing.result()
+                progress(held[1])
+            held = (stamped, consumed)
             summary.read += table.num_rows + len(rejects)
-            summary.imported += result.stored
-            summary.duplicates += result.duplicates
+            summary.imported += stamped.num_rows
+            summary.duplicates += duplicates
             summary.rejected += len(rejects)
             _write_rejects(reject_fh, path, rejects, raw)
-            progress(consumed)
 
         for chunk, consumed in chunks:
             in_flight.append(
@@ -133,4 +152,7 @@ def import_chunks(
                 drain_one()
         while in_flight:
             drain_one()
+        if held is not None:
+            ingestor.write(held[0])
+            progress(held[1])
     summary.seconds += time.perf_counter() - started

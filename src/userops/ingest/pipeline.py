@@ -26,8 +26,11 @@ class IngestResult:
     duplicates: int
 
 
-def new_rows(store: EventStore, project_id: int, message_ids: pa.Array) -> pa.Array:
-    """Row numbers to keep: the first row of each messageId the project has not stored yet."""
+def new_rows(
+    store: EventStore, project_id: int, message_ids: pa.Array, pending: pa.Array | None = None
+) -> pa.Array:
+    """Row numbers to keep: the first row of each messageId the project has not stored yet,
+    nor is about to (``pending``: a batch prepared and not yet written)."""
     batch = pa.table({"message_id": message_ids,
                       "row": pa.array(np.arange(len(message_ids), dtype=np.int64))})  # fmt: skip
     first = _first_rows(batch, ["message_id"])
@@ -37,8 +40,9 @@ def new_rows(store: EventStore, project_id: int, message_ids: pa.Array) -> pa.Ar
         {"project": project_id},
         input_rows=batch.select(["message_id"]),
     ).column(0)
-    if len(stored):
-        first = first.filter(pc.invert(pc.is_in(batch.column("message_id").take(first), stored)))
+    for known in (stored, pending):
+        if known is not None and len(known):
+            first = first.filter(pc.invert(pc.is_in(batch.column("message_id").take(first), known)))
     return first.sort()
 
 
@@ -137,16 +141,27 @@ class Ingestor:
             return persons
         raise AssertionError("unreachable")
 
-    def ingest(self, table: pa.Table) -> IngestResult:
+    def dedupe(self, table: pa.Table, pending: pa.Array | None = None) -> tuple[pa.Table, int]:
+        """The rows to store (first of each new messageId) and how many were duplicates."""
         if table.num_rows == 0:
-            return IngestResult(0, 0)
-        keep = new_rows(self._store, self._project_id, table.column("message_id").combine_chunks())
+            return table, 0
+        ids = table.column("message_id").combine_chunks()
+        keep = new_rows(self._store, self._project_id, ids, pending)
         duplicates = table.num_rows - len(keep)
-        if duplicates:
-            table = table.take(keep)
+        return (table.take(keep) if duplicates else table), duplicates
+
+    def stamp(self, table: pa.Table) -> pa.Table:
+        """Resolve and persist identity; the rows with their ``person_id``, ready to write."""
         if table.num_rows == 0:
-            return IngestResult(0, duplicates)
-        persons = self._resolve_and_persist(table)
-        table = table.append_column("person_id", persons)
-        self._store.insert_arrow("events", table)
-        return IngestResult(table.num_rows, duplicates)
+            return table
+        return table.append_column("person_id", self._resolve_and_persist(table))
+
+    def write(self, stamped: pa.Table) -> None:
+        if stamped.num_rows:
+            self._store.insert_arrow("events", stamped)
+
+    def ingest(self, table: pa.Table) -> IngestResult:
+        table, duplicates = self.dedupe(table)
+        stamped = self.stamp(table)
+        self.write(stamped)
+        return IngestResult(stamped.num_rows, duplicates)

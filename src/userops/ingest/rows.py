@@ -14,6 +14,9 @@ import pyarrow as pa
 
 from userops.schema.events import SegmentMessage
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MILLISECOND = dt.timedelta(milliseconds=1)
+
 
 def epoch_ms(value: dt.datetime | None, default: int) -> int:
     """Epoch milliseconds; pyarrow converts aware datetimes 20 times slower than this."""
@@ -21,7 +24,9 @@ def epoch_ms(value: dt.datetime | None, default: int) -> int:
         return default
     if value.tzinfo is None:  # Segment reads an ISO time without offset as UTC
         value = value.replace(tzinfo=dt.UTC)
-    return int(value.timestamp() * 1000)
+    # Integer arithmetic on the exact difference: floors like ClickHouse does, also before 1970,
+    # where int(float seconds * 1000) rounded toward zero (a millisecond late).
+    return (value - _EPOCH) // _MILLISECOND
 
 
 def _timestamps(values: list[int]) -> pa.Array:

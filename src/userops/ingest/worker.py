@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from userops.ingest.parse import Limits, Reject, parse_json_line, parse_record
+from userops.ingest.parse import Limits, Reject, TimeWindow, parse_json_line, parse_record
 from userops.ingest.readers import JsonlBlock, record_from_row
 from userops.ingest.rows import message_columns
 from userops.schema.events import SegmentMessage
@@ -41,16 +41,17 @@ def parse_chunk(
     if isinstance(chunk, JsonlBlock):
         chunk = chunk.lines()
     too_deep = f"nested deeper than {limits.max_json_depth} levels"
+    window = TimeWindow.around(now, limits)
     for line_no, record in chunk:
         if fmt == "segment-jsonl":
             try:
-                parsed = parse_json_line(line_no, record, limits, now)
+                parsed = parse_json_line(line_no, record, window)
             except RecursionError:  # msgspec gives up near 1,000 levels, before our depth check
                 parsed = Reject(line_no, "(line)", too_deep)
             raw = record
         else:
             try:
-                parsed = parse_record(line_no, record_from_row(record), limits, now)
+                parsed = parse_record(line_no, record_from_row(record), window)
             except ValueError as exc:
                 field, _, reason = str(exc).partition(": ")
                 parsed = Reject(line_no, field, reason)
