@@ -90,7 +90,7 @@ def time_userops(path: Path, data_dir: Path) -> ImportSummary:
     settings = load_settings({"data_dir": str(data_dir)}, environ={})
     with Runtime.open(settings) as runtime:
         project = create_project(runtime.sessions, "bench", "Asia/Shanghai")
-        from userops.cli.data import limits_from
+        from userops.ingest.parse import limits_from
 
         summary = ImportSummary()
         ingestor = Ingestor(runtime.sessions, runtime.store, project.id)

@@ -24,23 +24,13 @@ from userops.cli.common import (
     open_runtime,
     project_named,
 )  # fmt: skip
-from userops.config import Settings
 from userops.errors import BadRequest, NotFound
 from userops.ingest.export import EXPORT_FORMATS, day_range, export_events
 from userops.ingest.importer import ImportSummary, import_file
-from userops.ingest.parse import Limits
+from userops.ingest.parse import limits_from
 from userops.ingest.pipeline import Ingestor
 from userops.ingest.readers import FORMATS, BadFile, guess_format
 from userops.ingest.recent import recent_events
-
-
-def limits_from(settings: Settings) -> Limits:
-    return Limits(
-        max_event_bytes=settings.max_event_bytes,
-        max_json_depth=settings.max_json_depth,
-        max_future_seconds=settings.event_max_future_seconds,
-        max_age_days=settings.event_max_age_days,
-    )
 
 
 def print_summary(summary: ImportSummary) -> None:

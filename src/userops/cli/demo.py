@@ -19,9 +19,10 @@ from userops.cli.common import (
     handles_errors,
     open_runtime,
 )
-from userops.cli.data import limits_from, print_summary
+from userops.cli.data import print_summary
 from userops.errors import NotFound
 from userops.ingest.importer import ImportSummary, import_chunks
+from userops.ingest.parse import limits_from
 from userops.ingest.pipeline import Ingestor
 from userops.ingest.readers import Chunk
 from userops.meta.projects import create_project, get_project

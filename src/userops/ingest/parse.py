@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from userops.config import Settings
 from userops.schema.events import OBJECT_FIELDS, SegmentMessage, decode_message, raw_object
 
 
@@ -24,6 +25,15 @@ class Limits:
     max_json_depth: int
     max_future_seconds: int
     max_age_days: int
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_event_bytes=settings.max_event_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_future_seconds=settings.event_max_future_seconds,
+        max_age_days=settings.event_max_age_days,
+    )
 
 
 @dataclass(frozen=True)

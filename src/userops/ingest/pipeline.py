@@ -7,6 +7,7 @@ Bulk import and the HTTP API both hand validated rows (``rows.message_columns``)
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,17 +28,23 @@ class IngestResult:
 
 
 def new_rows(
-    store: EventStore, project_id: int, message_ids: pa.Array, pending: pa.Array | None = None
+    store: EventStore,
+    project_id: int,
+    message_ids: pa.Array,
+    pending: pa.Array | None = None,
+    since: dt.datetime | None = None,
 ) -> pa.Array:
-    """Row numbers to keep: the first row of each messageId the project has not stored yet,
-    nor is about to (``pending``: a batch prepared and not yet written)."""
+    """Row numbers to keep: the first row of each messageId the project has not stored yet
+    (received ``since`` then, when given: the dedupe window), nor is about to store
+    (``pending``: a batch prepared and not yet written)."""
     batch = pa.table({"message_id": message_ids,
                       "row": pa.array(np.arange(len(message_ids), dtype=np.int64))})  # fmt: skip
     first = _first_rows(batch, ["message_id"])
+    window = "" if since is None else "AND received_at >= {since:DateTime64(3, 'UTC')} "
     stored = store.arrow(
-        "SELECT DISTINCT message_id FROM events WHERE project_id = {project:UInt32} "
-        "AND message_id IN (SELECT message_id FROM input_rows)",
-        {"project": project_id},
+        "SELECT DISTINCT message_id FROM events WHERE project_id = {project:UInt32} "  # noqa: S608 - code, not input
+        f"{window}AND message_id IN (SELECT message_id FROM input_rows)",
+        {"project": project_id, "since": since} if since else {"project": project_id},
         input_rows=batch.select(["message_id"]),
     ).column(0)
     for known in (stored, pending):
@@ -109,10 +116,19 @@ class Ingestor:
     graph had applied links that were never committed).
     """
 
-    def __init__(self, sessions: sessionmaker[Session], store: EventStore, project_id: int) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: EventStore,
+        project_id: int,
+        dedupe_window: dt.timedelta | None = None,
+    ) -> None:
+        """``dedupe_window``: how far back a re-sent messageId is found (None: all time, as
+        bulk import does, so re-importing an old file adds nothing)."""
         self._sessions = sessions
         self._store = store
         self._project_id = project_id
+        self._dedupe_window = dedupe_window
         self._generation = -1
         self._reload()
 
@@ -146,7 +162,10 @@ class Ingestor:
         if table.num_rows == 0:
             return table, 0
         ids = table.column("message_id").combine_chunks()
-        keep = new_rows(self._store, self._project_id, ids, pending)
+        since = None
+        if self._dedupe_window is not None:
+            since = dt.datetime.now(dt.UTC) - self._dedupe_window
+        keep = new_rows(self._store, self._project_id, ids, pending, since)
         duplicates = table.num_rows - len(keep)
         return (table.take(keep) if duplicates else table), duplicates
 

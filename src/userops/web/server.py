@@ -1,17 +1,58 @@
-"""`userops serve`: the process that owns the data directory and serves HTTP."""
+"""`userops serve`: the process that owns the data directory and serves HTTP.
+
+Start-up opens the ingestion log (replaying what was acknowledged and not yet stored) and starts
+its flusher; shut-down stops taking events, commits what is queued and flushes the log into the
+event store before the data directory is released.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 
+from userops.api.intake import HttpError, Intake
+from userops.api.metrics import CONTENT_TYPE_LATEST, IngestMetrics
+from userops.api.segment import segment_router
 from userops.config import Settings
+from userops.ingest.flusher import Flusher
+from userops.ingest.log import IngestionLog
+from userops.ingest.parse import limits_from
 from userops.runtime import Runtime
 from userops.store import scalar
+
+
+@dataclass
+class Ingestion:
+    log: IngestionLog
+    flusher: Flusher
+    metrics: IngestMetrics
+    intake: Intake
+
+    @classmethod
+    def start(cls, runtime: Runtime) -> Ingestion:
+        settings = runtime.settings
+        log = IngestionLog(settings.data_path / "ingest-log")
+        flusher_box: list[Flusher] = []
+        metrics = IngestMetrics(lambda: float(flusher_box[0].backlog_bytes) if flusher_box else 0)
+        flusher = Flusher(log, runtime.sessions, runtime.store,
+                          dt.timedelta(days=settings.dedupe_window_days),
+                          on_flush=metrics.record_flush)  # fmt: skip
+        flusher_box.append(flusher)
+        intake = Intake(runtime.sessions, log, limits_from(settings), settings.max_batch_bytes,
+                        metrics)  # fmt: skip
+        flusher.start()
+        return cls(log, flusher, metrics, intake)
+
+    def stop(self) -> None:
+        self.log.close()  # no new acknowledgements; the queued ones are committed
+        self.flusher.stop()  # everything committed goes to the event store
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -19,29 +60,54 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if runtime is not None:
-            app.state.runtime = runtime
-            yield
-            return
-        opened = Runtime.open(settings, holder="`userops serve`")
+        opened = runtime or Runtime.open(settings, holder="`userops serve`")
         app.state.runtime = opened
         try:
-            yield
+            app.state.ingestion = Ingestion.start(opened)
+            try:
+                yield
+            finally:
+                app.state.ingestion.stop()
         finally:
-            opened.close()
+            if runtime is None:
+                opened.close()
 
     app = FastAPI(title="UserOps", version="0.1.0", lifespan=lifespan)
+
+    def intake() -> Intake:
+        ingestion: Ingestion = app.state.ingestion
+        return ingestion.intake
+
+    app.include_router(segment_router(intake))
+
+    @app.exception_handler(HttpError)
+    async def refused(request: Request, exc: HttpError) -> JSONResponse:
+        ingestion: Ingestion | None = getattr(app.state, "ingestion", None)
+        if ingestion is not None:
+            ingestion.metrics.requests_refused.labels(exc.reason).inc()
+        return JSONResponse(exc.body, status_code=exc.status)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         current: Runtime = app.state.runtime
+        ingestion: Ingestion = app.state.ingestion
         events = scalar(current.store, "SELECT count() FROM events")
+        error = ingestion.flusher.last_error
         return {
-            "status": "ok",
+            "status": "ok" if error is None else "degraded",
             "event_store": current.store.engine_name,
             "metadata_store": current.sessions.kw["bind"].dialect.name,
             "events": events,
+            "ingestion_log": {
+                "backlog_bytes": ingestion.flusher.backlog_bytes,
+                "flush_error": error,
+            },
         }
+
+    @app.get("/metrics", response_class=Response)
+    def metrics() -> Response:
+        ingestion: Ingestion = app.state.ingestion
+        return Response(ingestion.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

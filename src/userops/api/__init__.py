@@ -1,0 +1,1 @@
+"""HTTP APIs served by `userops serve`: ingestion (Segment, PostHog) and metrics."""

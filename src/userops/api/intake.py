@@ -1,0 +1,259 @@
+"""What every ingestion endpoint does with a request: limits, body, auth, per-event checks, log.
+
+The Segment and PostHog routers differ only in how they find the write key and turn their wire
+format into Segment message dicts; from there on both go through ``accept``: each message is
+validated by the same code as bulk import (``parse_json_line``), clock skew is corrected, the
+client IP is kept or dropped as the project allows, and the accepted messages are appended to
+the ingestion log. The response waits for the fsync: a 2xx means the events are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import orjson
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from userops.api.metrics import IngestMetrics
+from userops.ingest.enrich import enrich_context
+from userops.ingest.flusher import encode_record
+from userops.ingest.log import IngestionLog, LogClosed
+from userops.ingest.parse import Limits, Reject, TimeWindow, check_time, parse_json_line
+from userops.meta.projects import project_by_write_key
+
+_ENCODER = msgspec.json.Encoder()
+
+
+class HttpError(Exception):
+    """A whole request refused: the status, a JSON body, and the metrics reason."""
+
+    def __init__(self, status: int, body: dict[str, Any], reason: str) -> None:
+        super().__init__(body.get("error", ""))
+        self.status = status
+        self.body = body
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ProjectKey:
+    project_id: int
+    store_client_ip: bool
+
+
+class Intake:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        log: IngestionLog,
+        limits: Limits,
+        max_batch_bytes: int,
+        metrics: IngestMetrics,
+    ) -> None:
+        self._sessions = sessions
+        self._log = log
+        self.limits = limits
+        self.max_batch_bytes = max_batch_bytes
+        self.metrics = metrics
+        # Write keys rotate rarely; a miss (a wrong key) is looked up again every time.
+        self._keys: dict[str, ProjectKey] = {}
+
+    # --- the request as bytes --------------------------------------------------------------
+    async def read_body(self, request: Request) -> bytes:
+        """The body, decompressed if gzip'ed, never more than ``max_batch_bytes`` of it."""
+        limit = self.max_batch_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self.too_large()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise self.too_large()
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        encoding = request.headers.get("content-encoding", "").strip().lower()
+        if encoding == "gzip" or request.query_params.get("compression") == "gzip-js":
+            body = self.gunzip(body)
+        elif encoding not in ("", "identity"):
+            raise HttpError(415, {"error": f"Content-Encoding {encoding!r} is not supported; "
+                                           "send gzip or nothing"}, "bad_body")  # fmt: skip
+        return body
+
+    def gunzip(self, body: bytes) -> bytes:
+        # A bounded inflate: a small gzip bomb stops at the batch limit instead of eating memory.
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            out = inflater.decompress(body, self.max_batch_bytes + 1)
+        except zlib.error as exc:
+            raise HttpError(400, {"error": f"body is not valid gzip: {exc}"}, "bad_body") from None
+        if len(out) > self.max_batch_bytes or inflater.unconsumed_tail:
+            raise self.too_large()
+        if not inflater.eof:
+            raise HttpError(400, {"error": "body is not valid gzip: it ends early"}, "bad_body")
+        return out
+
+    def too_large(self) -> HttpError:
+        return HttpError(
+            413,
+            {"error": f"request body over the {self.max_batch_bytes}-byte batch limit",
+             "limit": "max_batch_bytes", "max_bytes": self.max_batch_bytes},
+            "too_large",
+        )  # fmt: skip
+
+    @staticmethod
+    def parse_json(body: bytes) -> Any:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise HttpError(400, {"error": f"malformed JSON: {exc}"}, "bad_body") from None
+
+    # --- who is sending ----------------------------------------------------------------------
+    def project_for(self, write_key: str | None) -> ProjectKey:
+        if not write_key:
+            raise HttpError(401, {"error": "missing write key"}, "auth")
+        known = self._keys.get(write_key)
+        if known is None:
+            project = project_by_write_key(self._sessions, write_key)
+            if project is None:
+                # The same answer for every wrong key: nothing about which projects exist.
+                raise HttpError(401, {"error": "invalid write key"}, "auth")
+            known = ProjectKey(project.id, project.store_client_ip)
+            self._keys[write_key] = known
+        return known
+
+    def forget_keys(self) -> None:
+        """After a write key rotation or a project setting change."""
+        self._keys.clear()
+
+    # --- the events ------------------------------------------------------------------------
+    async def accept(
+        self,
+        project: ProjectKey,
+        messages: list[Any],
+        client_ip: str | None,
+        shared: Mapping[str, Any] | None = None,
+    ) -> JSONResponse:
+        """Validate each message, log the valid ones durably, answer with per-index errors.
+
+        ``shared``: Segment batch-level ``context``/``integrations``/``sentAt``, under each
+        message's own values.
+        """
+        now = dt.datetime.now(dt.UTC)
+        received_ms = (now - _EPOCH) // _MILLISECOND
+        window = TimeWindow.around(now, self.limits)
+        accepted: list[bytes] = []
+        errors: list[dict[str, Any]] = []
+        self.metrics.received.inc(len(messages))
+        for index, message in enumerate(messages):
+            outcome = self._one(index, message, now, window, project, client_ip, shared or {})
+            if isinstance(outcome, Reject):
+                errors.append({"index": index, "field": outcome.field, "reason": outcome.reason})
+                self.metrics.rejected.labels(_reason(outcome)).inc()
+            else:
+                accepted.append(outcome)
+        if accepted:
+            payload = encode_record(project.project_id, received_ms, accepted)
+            try:
+                await asyncio.wrap_future(self._log.append(payload))
+            except (LogClosed, OSError) as exc:
+                # Not acknowledged: the SDK keeps the batch and retries (they retry 5xx).
+                return JSONResponse({"success": False, "error": f"ingestion log: {exc}"}, 503)
+            self.metrics.accepted.inc(len(accepted))
+        body: dict[str, Any] = {"success": bool(accepted) or not errors, "accepted": len(accepted)}
+        if errors:
+            body["errors"] = errors
+        return JSONResponse(body, status_code=200 if accepted or not errors else 400)
+
+    def _one(
+        self,
+        index: int,
+        message: Any,
+        now: dt.datetime,
+        window: TimeWindow,
+        project: ProjectKey,
+        client_ip: str | None,
+        shared: Mapping[str, Any],
+    ) -> bytes | Reject:
+        if not isinstance(message, dict):
+            return Reject(index, "(message)", f"expected a JSON object, got {_json_type(message)}")
+        message = dict(message)
+        if "messageId" not in message or message["messageId"] is None:
+            # Content-derived, before the server adds anything: a client's retry of a message
+            # without an id is recognised as the same message.
+            canonical = orjson.dumps(message, option=orjson.OPT_SORT_KEYS)
+            message["messageId"] = "sha1:" + hashlib.sha1(canonical).hexdigest()
+        for key in ("integrations",):
+            if isinstance(shared.get(key), dict) and key not in message:
+                message[key] = shared[key]
+        context = message.get("context")
+        shared_context = shared.get("context")
+        if context is None or isinstance(context, dict):
+            merged = {**(shared_context if isinstance(shared_context, dict) else {}),
+                      **(context or {})}  # fmt: skip
+            message["context"] = enrich_context(merged, client_ip=client_ip,
+                                                store_ip=project.store_client_ip)  # fmt: skip
+        if "sentAt" not in message and isinstance(shared.get("sentAt"), str):
+            message["sentAt"] = shared["sentAt"]
+        message["receivedAt"] = now.isoformat()
+        try:
+            raw = orjson.dumps(message)
+        except orjson.JSONEncodeError as exc:  # e.g. integers beyond 64 bits
+            return Reject(index, "(message)", f"cannot be stored as JSON: {exc}")
+        # Time bounds are checked after the clock-skew correction below.
+        parsed = parse_json_line(index, raw, _any_time(self.limits))
+        if isinstance(parsed, Reject):
+            return parsed
+        if parsed.timestamp is None and parsed.originalTimestamp and parsed.sentAt:
+            # Segment's rule: the device's clock may be off, but by as much at sentAt as at
+            # originalTimestamp, so timestamp = receivedAt - (sentAt - originalTimestamp).
+            sent, original = _aware(parsed.sentAt), _aware(parsed.originalTimestamp)
+            parsed.timestamp = now - (sent - original)
+        problem = check_time(parsed.event_time, window)
+        if problem:
+            return Reject(index, *problem)
+        return _ENCODER.encode(parsed)
+
+
+def _any_time(limits: Limits) -> TimeWindow:
+    return TimeWindow(
+        dt.datetime.min.replace(tzinfo=dt.UTC), dt.datetime.max.replace(tzinfo=dt.UTC), limits
+    )
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MILLISECOND = dt.timedelta(milliseconds=1)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _reason(reject: Reject) -> str:
+    """A fixed metrics label for a reject (its text may hold anything the client sent)."""
+    text = reject.reason
+    if "byte limit" in text or "-byte limit" in text:
+        return "size"
+    if text.startswith("not UTF-8"):
+        return "encoding"
+    if text.startswith("malformed JSON") or text.startswith("expected a JSON"):
+        return "json"
+    if text.startswith("nested deeper"):
+        return "depth"
+    if reject.field in ("timestamp", "originalTimestamp", "sentAt", "receivedAt"):
+        return "timestamp"
+    return "invalid"

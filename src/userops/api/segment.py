@@ -1,0 +1,114 @@
+"""Segment's HTTP Tracking API, as Segment's own SDKs call it.
+
+POST /v1/batch (and /v1/import, its older name) and one endpoint per call type. The write key
+comes as HTTP Basic user name (password empty), as Segment's libraries send it, or as
+``writeKey`` in the body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from userops.api.intake import HttpError, Intake
+
+CALL_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+
+_MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A Segment message (https://segment.com/docs/connections/spec/common/).",
+    "additionalProperties": True,
+}
+_BATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "batch": {"type": "array", "items": _MESSAGE_SCHEMA},
+        "writeKey": {"type": "string"},
+        "context": {"type": "object"},
+        "integrations": {"type": "object"},
+        "sentAt": {"type": "string"},
+    },
+    "required": ["batch"],
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Accepted (durable); `errors` lists refused events by index."},
+    400: {"description": "Malformed body, or no event in it was valid."},
+    401: {"description": "Missing or wrong write key."},
+    413: {"description": "Body over the batch limit (`max_batch_bytes`)."},
+    503: {"description": "The ingestion log cannot take writes; retry later."},
+}
+
+
+def basic_user(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "basic" or not credentials:
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[0] or None
+
+
+def _write_key(request: Request, body: dict[str, Any]) -> str | None:
+    key = basic_user(request)
+    if key is None and isinstance(body.get("writeKey"), str):
+        key = body["writeKey"]
+    return key
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def segment_router(get_intake: Callable[[], Intake]) -> APIRouter:
+    router = APIRouter(tags=["Segment tracking API"])
+
+    async def object_body(request: Request) -> dict[str, Any]:
+        intake = get_intake()
+        body = intake.parse_json(await intake.read_body(request))
+        if not isinstance(body, dict):
+            raise HttpError(400, {"error": "body must be a JSON object"}, "bad_body")
+        return body
+
+    @router.post("/v1/batch", responses=_RESPONSES,
+                 openapi_extra={"requestBody": {"required": True, "content": {
+                     "application/json": {"schema": _BATCH_SCHEMA}}}})  # fmt: skip
+    @router.post("/v1/import", include_in_schema=False)
+    async def batch(request: Request) -> JSONResponse:
+        body = await object_body(request)
+        intake = get_intake()
+        project = intake.project_for(_write_key(request, body))
+        messages = body.get("batch")
+        if not isinstance(messages, list):
+            raise HttpError(400, {"error": "batch: expected an array of messages"}, "bad_body")
+        shared: dict[str, Any] = {
+            k: body[k] for k in ("context", "integrations", "sentAt") if k in body
+        }
+        return await intake.accept(project, messages, _client_ip(request), shared)
+
+    def single(call: str) -> None:
+        async def endpoint(request: Request) -> JSONResponse:
+            body = await object_body(request)
+            intake = get_intake()
+            project = intake.project_for(_write_key(request, body))
+            # The endpoint says what the call is, as Segment's API does.
+            message = {**body, "type": call}
+            return await intake.accept(project, [message], _client_ip(request))
+
+        router.add_api_route(
+            f"/v1/{call}", endpoint, methods=["POST"], name=f"segment_{call}",
+            responses=_RESPONSES,
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/json": {"schema": _MESSAGE_SCHEMA}}}},
+        )  # fmt: skip
+
+    for call in CALL_TYPES:
+        single(call)
+    return router
