@@ -151,11 +151,13 @@ class Intake:
         now = dt.datetime.now(dt.UTC)
         received_ms = (now - _EPOCH) // _MILLISECOND
         window = TimeWindow.around(now, self.limits)
+        any_time = _any_time(self.limits)
         accepted: list[bytes] = []
         errors: list[dict[str, Any]] = []
         self.metrics.received.inc(len(messages))
         for index, message in enumerate(messages):
-            outcome = self._one(index, message, now, window, project, client_ip, shared or {})
+            outcome = self._one(index, message, now, (window, any_time), project, client_ip,
+                                shared or {})  # fmt: skip
             if isinstance(outcome, Reject):
                 errors.append({"index": index, "field": outcome.field, "reason": outcome.reason})
                 self.metrics.rejected.labels(_reason(outcome)).inc()
@@ -179,7 +181,7 @@ class Intake:
         index: int,
         message: Any,
         now: dt.datetime,
-        window: TimeWindow,
+        windows: tuple[TimeWindow, TimeWindow],
         project: ProjectKey,
         client_ip: str | None,
         shared: Mapping[str, Any],
@@ -210,7 +212,8 @@ class Intake:
         except orjson.JSONEncodeError as exc:  # e.g. integers beyond 64 bits
             return Reject(index, "(message)", f"cannot be stored as JSON: {exc}")
         # Time bounds are checked after the clock-skew correction below.
-        parsed = parse_json_line(index, raw, _any_time(self.limits))
+        window, any_time = windows
+        parsed = parse_json_line(index, raw, any_time)
         if isinstance(parsed, Reject):
             return parsed
         if parsed.timestamp is None and parsed.originalTimestamp and parsed.sentAt:
