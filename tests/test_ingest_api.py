@@ -58,7 +58,7 @@ def test_batch_is_stored_after_shutdown_flush(
         response = client.post("/v1/batch", json={"batch": [track(1), track(2)]},
                                headers=auth(project.write_key))  # fmt: skip
         assert response.status_code == 200, response.text
-        assert response.json() == {"success": True, "accepted": 2}
+        assert response.json() == {"success": True, "status": 1, "accepted": 2}
     assert stored(runtime, "message_id, event, distinct_id, timestamp") == [
         ("m-1", "view_item", "anon-1", dt.datetime(2026, 11, 20, 2, 0, tzinfo=UTC)),
         ("m-2", "view_item", "anon-2", dt.datetime(2026, 11, 20, 2, 0, tzinfo=UTC)),

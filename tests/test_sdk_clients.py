@@ -192,7 +192,7 @@ def test_segment_spec_examples(served: tuple[Server, str]) -> None:
     response = httpx.post(server.url + "/v1/batch", auth=(key, ""),
                           json={"batch": [SPEC_TRACK, SPEC_PAGE]})  # fmt: skip
     assert response.status_code == 200, response.text
-    assert response.json() == {"success": True, "accepted": 2}
+    assert response.json() == {"success": True, "status": 1, "accepted": 2}
     server.stop()
     events = stored(server.data_dir)
     track = events["022bb90c-bbac-11e4-8dfc-aa07a5b093db"]
@@ -212,3 +212,84 @@ def test_segment_spec_examples(served: tuple[Server, str]) -> None:
         "baidu", "cpc", "spring")  # fmt: skip
     assert (page["os"], page["browser"], page["device_type"]) == ("Mac OS X", "Chrome", "desktop")
     assert page["context"]["locale"] == "zh-CN"
+
+
+U = [f"0190b3c4-0000-7000-8000-0000000000{n:02d}" for n in range(1, 8)]
+
+
+def test_posthog_python_sdk(served: tuple[Server, str]) -> None:
+    from posthog import Posthog
+
+    server, key = served
+    errors: list[Any] = []
+    client = Posthog(key, host=server.url, sync_mode=True, gzip=True,
+                     on_error=lambda error, batch: errors.append(error))  # fmt: skip
+    client.capture("order_completed", distinct_id="anon-ph", timestamp=T0, uuid=U[0],
+                   properties={"revenue": 12.5, "$set": {"plan": "pro"},
+                               "$set_once": {"first_seen_plan": "free"},
+                               "$current_url": "https://shop.example/?utm_source=douyin",
+                               "$ip": "203.0.113.7"})  # fmt: skip
+    client.capture("$pageview", distinct_id="anon-ph", timestamp=T0, uuid=U[1],
+                   properties={"$current_url": "https://shop.example/p/1",
+                               "$title": "商品"})  # fmt: skip
+    client.set(distinct_id="user-ph", properties={"city": "北京"}, timestamp=T0, uuid=U[2])
+    client.alias(previous_id="anon-ph", distinct_id="user-ph", timestamp=T0, uuid=U[3])
+    client.group_identify("company", "acme", properties={"size": 50}, timestamp=T0, uuid=U[4],
+                          distinct_id="user-ph")  # fmt: skip
+    client.flush()
+    assert errors == []
+    server.stop()
+    events = stored(server.data_dir)
+    assert set(events) == set(U[:5])
+
+    order = events[U[0]]
+    assert (order["type"], order["event"], order["distinct_id"]) == (
+        "track", "order_completed", "anon-ph")  # fmt: skip
+    # PostHog's rule: now - (sent_at - timestamp), so T0 plus the request's time in flight.
+    assert dt.timedelta(0) <= order["timestamp"] - T0 < dt.timedelta(seconds=5)
+    assert order["properties"]["revenue"] == 12.5
+    assert "$ip" not in order["properties"] and "ip" not in order["context"]  # PIPL default
+    assert order["traits"] == {"plan": "pro"}
+    assert order["utm_source"] == "douyin"
+    assert order["context"]["library"]["name"] == "posthog-python"
+
+    page = events[U[1]]
+    assert (page["type"], page["event"], page["name"]) == ("page", "$pageview", "商品")
+    assert (events[U[2]]["type"], events[U[2]]["traits"]) == ("identify", {"city": "北京"})
+    alias = events[U[3]]
+    assert (alias["type"], alias["previous_id"], alias["user_id"]) == (
+        "alias", "anon-ph", "user-ph")  # fmt: skip
+    group = events[U[4]]
+    assert (group["type"], group["group_id"], group["traits"]) == ("group", "acme", {"size": 50})
+    settings = load_settings({"data_dir": str(server.data_dir)}, environ={})
+    with Runtime.open(settings) as runtime:
+        from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
+
+        persons = rows(runtime.store, f"SELECT uniqExact({RESOLVED_PERSON}) "  # noqa: S608
+                                      f"FROM {RESOLVED_EVENTS}", {"project": 1})  # fmt: skip
+        once = rows(runtime.store, "SELECT traits_once FROM events WHERE message_id = {m:String}",
+                    {"m": U[0]})  # fmt: skip
+    assert persons == [(1,)]  # the alias made anon-ph and user-ph one person
+    assert json.loads(once[0][0]) == {"first_seen_plan": "free"}
+
+
+@pytest.mark.parametrize("path", ["/batch/", "/capture/", "/e/", "/i/v0/e/"])
+def test_posthog_endpoints_take_gzip_and_report_bad_events_by_index(
+    served: tuple[Server, str], path: str
+) -> None:
+    import gzip
+
+    server, key = served
+    body = {"api_key": key, "batch": [
+        {"event": "tap", "distinct_id": "d1", "uuid": U[5], "timestamp": "2026-11-20T08:00:00Z"},
+        {"event": "tap", "uuid": U[6]},
+    ]}  # fmt: skip
+    response = httpx.post(server.url + path, content=gzip.compress(json.dumps(body).encode()),
+                          headers={"Content-Encoding": "gzip",
+                                   "Content-Type": "application/json"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1
+    assert response.json()["errors"][0]["index"] == 1
+    assert response.json()["errors"][0]["field"] == "distinct_id"
+    wrong = httpx.post(server.url + path, json={**body, "api_key": "phc_wrong"})
+    assert wrong.status_code == 401

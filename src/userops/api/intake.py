@@ -67,7 +67,7 @@ class Intake:
         self._keys: dict[str, ProjectKey] = {}
 
     # --- the request as bytes --------------------------------------------------------------
-    async def read_body(self, request: Request) -> bytes:
+    async def read_body(self, request: Request, decompress: bool = True) -> bytes:
         """The body, decompressed if gzip'ed, never more than ``max_batch_bytes`` of it."""
         limit = self.max_batch_bytes
         declared = request.headers.get("content-length", "")
@@ -81,6 +81,8 @@ class Intake:
                 raise self.too_large()
             chunks.append(chunk)
         body = b"".join(chunks)
+        if not decompress:
+            return body
         encoding = request.headers.get("content-encoding", "").strip().lower()
         if encoding == "gzip" or request.query_params.get("compression") == "gzip-js":
             body = self.gunzip(body)
@@ -156,8 +158,11 @@ class Intake:
         errors: list[dict[str, Any]] = []
         self.metrics.received.inc(len(messages))
         for index, message in enumerate(messages):
-            outcome = self._one(index, message, now, (window, any_time), project, client_ip,
-                                shared or {})  # fmt: skip
+            if isinstance(message, Reject):  # refused before: a PostHog event that did not map
+                outcome: bytes | Reject = message
+            else:
+                outcome = self._one(index, message, now, (window, any_time), project, client_ip,
+                                    shared or {})  # fmt: skip
             if isinstance(outcome, Reject):
                 errors.append({"index": index, "field": outcome.field, "reason": outcome.reason})
                 self.metrics.rejected.labels(_reason(outcome)).inc()
@@ -171,7 +176,9 @@ class Intake:
                 # Not acknowledged: the SDK keeps the batch and retries (they retry 5xx).
                 return JSONResponse({"success": False, "error": f"ingestion log: {exc}"}, 503)
             self.metrics.accepted.inc(len(accepted))
-        body: dict[str, Any] = {"success": bool(accepted) or not errors, "accepted": len(accepted)}
+        ok = bool(accepted) or not errors
+        # "status": 1 is PostHog's success answer; Segment's SDKs look at the HTTP status only.
+        body: dict[str, Any] = {"success": ok, "status": int(ok), "accepted": len(accepted)}
         if errors:
             body["errors"] = errors
         return JSONResponse(body, status_code=200 if accepted or not errors else 400)

@@ -33,6 +33,7 @@ _SELECT = f"""
         e.properties AS properties,
         e.traits AS traits,
         e.context AS context,
+        e.traits_once AS setOnce,
         {RESOLVED_PERSON} AS person_id
     FROM {RESOLVED_EVENTS}
     WHERE e.project_id = {{project:UInt32}}
@@ -40,7 +41,7 @@ _SELECT = f"""
     ORDER BY e.timestamp, e.message_id
 """  # noqa: S608 - only constants are formatted in; values are parameters
 
-_JSON_COLUMNS = ("properties", "traits", "context")
+_JSON_COLUMNS = ("properties", "traits", "context", "setOnce")
 
 
 def day_range(

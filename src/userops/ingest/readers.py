@@ -29,7 +29,7 @@ SCALAR_FIELDS = frozenset({
     "type", "event", "name", "category", "userId", "anonymousId", "previousId", "groupId",
     "messageId", "timestamp", "originalTimestamp", "sentAt", "receivedAt", "channel", "version",
 })  # fmt: skip
-JSON_FIELDS = frozenset({"properties", "traits", "context", "integrations"})
+JSON_FIELDS = frozenset({"properties", "traits", "context", "integrations", "setOnce"})
 # Written by `userops export` and ignored on import: identity is recomputed from the links.
 IGNORED_FIELDS = frozenset({"person_id", "personId"})
 NESTED_PREFIXES = ("properties.", "traits.", "context.")

@@ -61,5 +61,6 @@ def message_columns(
         # Raw JSON bytes are valid UTF-8 (checked on parse), so binary casts to string as is.
         raw = pa.array([bytes(getattr(m, name)) for m in messages], pa.binary())
         arrays[name] = raw.cast(pa.string())
-    arrays["traits_once"] = pa.array([""] * len(messages), pa.string())
+    set_once = pa.array([bytes(m.setOnce) for m in messages], pa.binary())
+    arrays["traits_once"] = set_once.cast(pa.string())
     return pa.table(arrays)

@@ -38,7 +38,7 @@ EVENT_NAME_BY_TYPE: dict[str, str] = {
 
 
 EMPTY = msgspec.Raw(b"")
-OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+OBJECT_FIELDS = ("properties", "traits", "context", "integrations", "setOnce")
 
 
 def _id(value: str | int | None) -> str | None:
@@ -74,6 +74,9 @@ class SegmentMessage(
     traits: msgspec.Raw = EMPTY
     context: msgspec.Raw = EMPTY
     integrations: msgspec.Raw = EMPTY
+    # A UserOps extension for PostHog's $set_once person properties (the first value a person
+    # gets is kept); stored as traits_once. Segment's own messages never carry it.
+    setOnce: msgspec.Raw = EMPTY
     version: int | str | None = None
     channel: str | None = None
     writeKey: str | None = None

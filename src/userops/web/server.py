@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 
 from userops.api.intake import HttpError, Intake
 from userops.api.metrics import CONTENT_TYPE_LATEST, IngestMetrics
+from userops.api.posthog import posthog_router
 from userops.api.segment import segment_router
 from userops.config import Settings
 from userops.ingest.flusher import Flusher
@@ -79,6 +80,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         return ingestion.intake
 
     app.include_router(segment_router(intake))
+    app.include_router(posthog_router(intake))
 
     @app.exception_handler(HttpError)
     async def refused(request: Request, exc: HttpError) -> JSONResponse:
