@@ -153,7 +153,7 @@ class Intake:
         now = dt.datetime.now(dt.UTC)
         received_ms = (now - _EPOCH) // _MILLISECOND
         window = TimeWindow.around(now, self.limits)
-        any_time = _any_time(self.limits)
+        now_text = now.isoformat()
         accepted: list[bytes] = []
         errors: list[dict[str, Any]] = []
         self.metrics.received.inc(len(messages))
@@ -161,8 +161,8 @@ class Intake:
             if isinstance(message, Reject):  # refused before: a PostHog event that did not map
                 outcome: bytes | Reject = message
             else:
-                outcome = self._one(index, message, now, (window, any_time), project, client_ip,
-                                    shared or {})  # fmt: skip
+                outcome = self._one(index, message, (now, now_text), window, project,
+                                    client_ip, shared or {})  # fmt: skip
             if isinstance(outcome, Reject):
                 errors.append({"index": index, "field": outcome.field, "reason": outcome.reason})
                 self.metrics.rejected.labels(_reason(outcome)).inc()
@@ -187,8 +187,8 @@ class Intake:
         self,
         index: int,
         message: Any,
-        now: dt.datetime,
-        windows: tuple[TimeWindow, TimeWindow],
+        received: tuple[dt.datetime, str],
+        window: TimeWindow,
         project: ProjectKey,
         client_ip: str | None,
         shared: Mapping[str, Any],
@@ -213,14 +213,13 @@ class Intake:
                                                 store_ip=project.store_client_ip)  # fmt: skip
         if "sentAt" not in message and isinstance(shared.get("sentAt"), str):
             message["sentAt"] = shared["sentAt"]
-        message["receivedAt"] = now.isoformat()
+        now, message["receivedAt"] = received
         try:
             raw = orjson.dumps(message)
         except orjson.JSONEncodeError as exc:  # e.g. integers beyond 64 bits
             return Reject(index, "(message)", f"cannot be stored as JSON: {exc}")
         # Time bounds are checked after the clock-skew correction below.
-        window, any_time = windows
-        parsed = parse_json_line(index, raw, any_time)
+        parsed = parse_json_line(index, raw, window, check_window=False)
         if isinstance(parsed, Reject):
             return parsed
         if parsed.timestamp is None and parsed.originalTimestamp and parsed.sentAt:
@@ -232,12 +231,6 @@ class Intake:
         if problem:
             return Reject(index, *problem)
         return _ENCODER.encode(parsed)
-
-
-def _any_time(limits: Limits) -> TimeWindow:
-    return TimeWindow(
-        dt.datetime.min.replace(tzinfo=dt.UTC), dt.datetime.max.replace(tzinfo=dt.UTC), limits
-    )
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -121,7 +121,10 @@ def check_time(when: dt.datetime | None, window: TimeWindow) -> tuple[str, str] 
     return None
 
 
-def parse_json_line(line_no: int, raw: bytes, window: TimeWindow) -> SegmentMessage | Reject:
+def parse_json_line(
+    line_no: int, raw: bytes, window: TimeWindow, check_window: bool = True
+) -> SegmentMessage | Reject:
+    """``check_window=False``: the caller checks the time itself (after correcting it)."""
     limits = window.limits
     if len(raw) > limits.max_event_bytes:
         return Reject(
@@ -149,9 +152,10 @@ def parse_json_line(line_no: int, raw: bytes, window: TimeWindow) -> SegmentMess
         for name in OBJECT_FIELDS:
             if _too_deep(raw_object(getattr(message, name)), limits.max_json_depth):
                 return Reject(line_no, name, f"nested deeper than {limits.max_json_depth} levels")
-    problem = check_time(message.event_time, window)
-    if problem:
-        return Reject(line_no, *problem)
+    if check_window:
+        problem = check_time(message.event_time, window)
+        if problem:
+            return Reject(line_no, *problem)
     return message
 
 
