@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck bench-import bench-events clean
+.PHONY: install run test lint typecheck bench-import bench-events bench-ingest clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,3 +36,6 @@ clean:
 
 bench-events: install
 	$(PY) benchmarks/events_table.py --events 2000000
+
+bench-ingest: install
+	$(PY) benchmarks/ingest.py --clients 8 --seconds 15
