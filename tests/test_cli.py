@@ -271,6 +271,7 @@ def test_serve_answers_healthz_with_the_engine_names(
         "event_store": "chdb",
         "metadata_store": "postgresql" if meta_url else "sqlite",
         "events": 0,
+        "ingestion_log": {"backlog_bytes": 0, "flush_error": None},
     }
 
 
