@@ -12,6 +12,7 @@ import gzip
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -276,3 +277,51 @@ def test_settings_limits_apply(data_dir: Any) -> None:
                                    headers=auth(project.write_key))  # fmt: skip
     assert response.status_code == 413
     assert response.json()["max_bytes"] == 1000
+
+
+def test_fast_and_general_batch_paths_agree(data_dir: Any, settings: Settings) -> None:
+    """A batch without shared context is validated from its bytes; with one, as dicts. Both
+    must store the same events and refuse the same ones for the same reasons."""
+    now = dt.datetime.now(UTC)
+    ua = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")  # fmt: skip
+    batch = [
+        track(1, context={"userAgent": ua, "ip": "198.51.100.1", "locale": "zh-CN"}),
+        {"type": "identify", "userId": "u", "anonymousId": "anon-1", "traits": {"vip": True},
+         "timestamp": "2026-11-20T00:00:00Z"},  # no messageId: derived from the content
+        {"type": "track", "event": "skewed", "anonymousId": "s", "messageId": "skew",
+         "originalTimestamp": (now + dt.timedelta(days=3, seconds=-5)).isoformat(),
+         "sentAt": (now + dt.timedelta(days=3)).isoformat()},
+        track(4, properties={"big": 12345678901234567890}),
+        {"type": "track", "anonymousId": "x"},
+        track(6, timestamp="2026-02-30T00:00:00Z"),
+        [1, 2],
+    ]  # fmt: skip
+    with Runtime.open(settings) as runtime:
+        fast = create_project(runtime.sessions, "fast", "Asia/Shanghai")
+        general = create_project(runtime.sessions, "general", "Asia/Shanghai")
+        with TestClient(create_app(settings, runtime)) as client:
+            answers = [
+                client.post("/v1/batch", json={"batch": batch}, headers=auth(fast.write_key)),
+                client.post("/v1/batch", json={"batch": batch, "context": {}},
+                            headers=auth(general.write_key)),
+            ]  # fmt: skip
+        columns = ("message_id, type, event, distinct_id, timestamp, properties, traits, context, "
+                   "os, browser, device_type")  # fmt: skip
+        stored_by = [
+            rows(runtime.store, f"SELECT {columns} FROM events WHERE project_id = {{p:UInt32}} "  # noqa: S608
+                                "ORDER BY message_id", {"p": project.id})
+            for project in (fast, general)
+        ]  # fmt: skip
+    assert answers[0].json() == answers[1].json()
+    assert answers[0].json()["accepted"] == 4
+    fast_rows, general_rows = stored_by
+    assert len(fast_rows) == 4
+    for mine, theirs in zip(fast_rows, general_rows, strict=True):
+        # Same content; JSON text may differ in spacing only, and the skew-corrected time by
+        # the moments the two requests arrived.
+        assert mine[:4] == theirs[:4]
+        assert [orjson.loads(v or "{}") for v in mine[5:8]] == [
+            orjson.loads(v or "{}") for v in theirs[5:8]]  # fmt: skip
+        assert mine[8:] == theirs[8:]
+        assert abs(mine[4] - theirs[4]) < dt.timedelta(seconds=5)

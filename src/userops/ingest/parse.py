@@ -122,9 +122,14 @@ def check_time(when: dt.datetime | None, window: TimeWindow) -> tuple[str, str] 
 
 
 def parse_json_line(
-    line_no: int, raw: bytes, window: TimeWindow, check_window: bool = True
+    line_no: int,
+    raw: bytes,
+    window: TimeWindow,
+    check_window: bool = True,
+    content_id: bool = True,
 ) -> SegmentMessage | Reject:
-    """``check_window=False``: the caller checks the time itself (after correcting it)."""
+    """``check_window=False``: the caller checks the time itself (after correcting it);
+    ``content_id=False``: a message without messageId keeps None (the caller derives one)."""
     limits = window.limits
     if len(raw) > limits.max_event_bytes:
         return Reject(
@@ -144,7 +149,7 @@ def parse_json_line(
         return Reject(line_no, *describe_validation_error(str(exc)))
     except msgspec.DecodeError:
         return Reject(line_no, *describe_bad_json(raw))
-    if message.messageId is None:
+    if message.messageId is None and content_id:
         # Content-derived ids make re-importing the same file idempotent.
         message.messageId = "sha1:" + hashlib.sha1(raw.strip()).hexdigest()
     # Counting brackets is cheap and bounds the depth; only suspicious events are walked.
