@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from userops.api.metrics import IngestMetrics
 from userops.ingest.enrich import enrich_context
-from userops.ingest.flusher import encode_record
+from userops.ingest.flusher import Memo, encode_record
 from userops.ingest.log import IngestionLog, LogClosed
 from userops.ingest.parse import Limits, Reject, TimeWindow, check_time, parse_json_line
 from userops.meta.projects import project_by_write_key
@@ -160,12 +160,12 @@ class Intake:
         received_ms = (now - _EPOCH) // _MILLISECOND
         window = TimeWindow.around(now, self.limits)
         now_text = now.isoformat()
-        accepted: list[bytes] = []
+        accepted: list[SegmentMessage] = []
         errors: list[dict[str, Any]] = []
         self.metrics.received.inc(len(messages))
         for index, message in enumerate(messages):
             if isinstance(message, Reject):  # refused before: a PostHog event that did not map
-                outcome: bytes | Reject = message
+                outcome: SegmentMessage | Reject = message
             elif isinstance(message, msgspec.Raw):
                 outcome = self._one_raw(index, message, (now, now_text), window, project,
                                         client_ip, raw_sent_at)  # fmt: skip
@@ -178,9 +178,11 @@ class Intake:
             else:
                 accepted.append(outcome)
         if accepted:
-            payload = encode_record(project.project_id, received_ms, accepted)
+            encoded = [_ENCODER.encode(message) for message in accepted]
+            payload = encode_record(project.project_id, received_ms, encoded)
+            memo = Memo(project.project_id, accepted)
             try:
-                await asyncio.wrap_future(self._log.append(payload))
+                await asyncio.wrap_future(self._log.append(payload, memo))
             except (LogClosed, OSError) as exc:
                 # Not acknowledged: the SDK keeps the batch and retries (they retry 5xx).
                 return JSONResponse({"success": False, "error": f"ingestion log: {exc}"}, 503)
@@ -201,7 +203,7 @@ class Intake:
         project: ProjectKey,
         client_ip: str | None,
         sent_at: dt.datetime | None,
-    ) -> bytes | Reject:
+    ) -> SegmentMessage | Reject:
         data = bytes(raw)
         if not data.startswith(b"{"):  # msgspec.Raw holds the value's text, no padding
             kind = _json_type(orjson.loads(data))
@@ -225,7 +227,7 @@ class Intake:
 
     def _finish(
         self, index: int, parsed: SegmentMessage, now: dt.datetime, window: TimeWindow
-    ) -> bytes | Reject:
+    ) -> SegmentMessage | Reject:
         if parsed.timestamp is None and parsed.originalTimestamp and parsed.sentAt:
             # Segment's rule: the device's clock may be off, but by as much at sentAt as at
             # originalTimestamp, so timestamp = receivedAt - (sentAt - originalTimestamp).
@@ -234,7 +236,7 @@ class Intake:
         problem = check_time(parsed.event_time, window)
         if problem:
             return Reject(index, *problem)
-        return _ENCODER.encode(parsed)
+        return parsed
 
     def _one(
         self,
@@ -245,7 +247,7 @@ class Intake:
         project: ProjectKey,
         client_ip: str | None,
         shared: Mapping[str, Any],
-    ) -> bytes | Reject:
+    ) -> SegmentMessage | Reject:
         if not isinstance(message, dict):
             return Reject(index, "(message)", f"expected a JSON object, got {_json_type(message)}")
         message = dict(message)

@@ -44,6 +44,15 @@ def encode_record(project_id: int, received_ms: int, messages: list[bytes]) -> b
     return b'{"p":%d,"r":%d,"m":[%s]}' % (project_id, received_ms, b",".join(messages))
 
 
+@dataclass(frozen=True)
+class Memo:
+    """The messages of one log record as the API validated them, so the flusher skips decoding
+    them again. Their JSON in the log is what counts; this is the same, already in memory."""
+
+    project_id: int
+    messages: list[SegmentMessage]
+
+
 @dataclass
 class FlushStats:
     flushed: int
@@ -125,9 +134,12 @@ class Flusher:
         by_project: dict[int, list[SegmentMessage]] = {}
         end: Position | None = None
         records = 0
-        for payload, after in self._log.read(self.position, self._batch_bytes):
-            record = _RECORD.decode(payload)
-            by_project.setdefault(record.p, []).extend(decode_message(m) for m in record.m)
+        for payload, after, memo in self._log.read(self.position, self._batch_bytes):
+            if isinstance(memo, Memo):  # the request's own decoded messages, same process
+                by_project.setdefault(memo.project_id, []).extend(memo.messages)
+            else:  # replayed after a restart: decode what the log holds
+                record = _RECORD.decode(payload)
+                by_project.setdefault(record.p, []).extend(decode_message(m) for m in record.m)
             end = after
             records += 1
         if end is None:

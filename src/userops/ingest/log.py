@@ -89,7 +89,10 @@ class IngestionLog:
         self._file = path.open("ab")
         _fsync_directory(directory)
         self._committed = Position(self._segment, self._file.tell())
-        self._pending: list[tuple[bytes, Future[Position]]] = []
+        self._pending: list[tuple[bytes, object, Future[Position]]] = []
+        # What the writer already had in memory for a record (decoded messages), handed to the
+        # reader so the flusher need not decode it again; lost on restart, where replay decodes.
+        self._memos: dict[Position, object] = {}
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self.appended = threading.Condition()  # notified after each group commit
@@ -100,15 +103,16 @@ class IngestionLog:
         self._committer.start()
 
     # --- writing -------------------------------------------------------------------------
-    def append(self, payload: bytes) -> Future[Position]:
-        """Queue ``payload``; the future resolves (to the end of its frame) once it is fsync'ed."""
+    def append(self, payload: bytes, memo: object = None) -> Future[Position]:
+        """Queue ``payload``; the future resolves (to the end of its frame) once it is fsync'ed.
+        ``memo``, if given, comes back with the record from ``read`` in this process."""
         future: Future[Position] = Future()
         with self._lock:
             if self._closed:
                 raise LogClosed("the ingestion log is closed")
             if self._failure is not None:
                 raise LogClosed(f"the ingestion log failed: {self._failure}")
-            self._pending.append((payload, future))
+            self._pending.append((payload, memo, future))
             self._work.notify()
         return future
 
@@ -125,25 +129,30 @@ class IngestionLog:
             except BaseException as exc:  # disk full, I/O error: nothing in the batch is acked
                 with self._lock:
                     self._failure = exc
-                for _, future in batch:
+                for _, _, future in batch:
                     future.set_exception(exc)
                 continue
-            for (_, future), end in zip(batch, ends, strict=True):
+            for (_, _, future), end in zip(batch, ends, strict=True):
                 future.set_result(end)
             with self.appended:
                 self.appended.notify_all()
 
-    def _write(self, batch: list[tuple[bytes, Future[Position]]]) -> list[Position]:
+    def _write(self, batch: list[tuple[bytes, object, Future[Position]]]) -> list[Position]:
         ends: list[Position] = []
-        for payload, _ in batch:
+        memos: dict[Position, object] = {}
+        for payload, memo, _ in batch:
             if self._file.tell() >= self._segment_bytes:
                 self._rotate()
             self._file.write(_HEADER.pack(len(payload), zlib.crc32(payload)))
             self._file.write(payload)
-            ends.append(Position(self._segment, self._file.tell()))
+            end = Position(self._segment, self._file.tell())
+            ends.append(end)
+            if memo is not None:
+                memos[end] = memo
         self._file.flush()
         os.fsync(self._file.fileno())
         with self._lock:
+            self._memos.update(memos)  # before the records become readable
             self._committed = ends[-1] if ends else self._committed
         return ends
 
@@ -169,9 +178,11 @@ class IngestionLog:
                 numbers.append(int(digits))
         return sorted(numbers)
 
-    def read(self, start: Position, limit_bytes: int) -> Iterator[tuple[bytes, Position]]:
-        """Committed records from ``start`` on, each with the position after it; stops after
-        about ``limit_bytes`` of payload."""
+    def read(
+        self, start: Position, limit_bytes: int
+    ) -> Iterator[tuple[bytes, Position, object]]:
+        """Committed records from ``start`` on, each with the position after it and its memo
+        (None after a restart); stops after about ``limit_bytes`` of payload."""
         end = self.committed
         read = 0
         for number in self.segments():
@@ -190,7 +201,10 @@ class IngestionLog:
                     if len(payload) < length or zlib.crc32(payload) != crc:
                         break
                     offset += _HEADER.size + length
-                    yield payload, Position(number, offset)
+                    after = Position(number, offset)
+                    with self._lock:
+                        memo = self._memos.pop(after, None)
+                    yield payload, after, memo
                     read += length
                     if read >= limit_bytes:
                         return
