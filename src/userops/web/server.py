@@ -121,6 +121,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     holder = f"`userops serve` at http://{host}:{port}" if port else "`userops serve`"
     runtime = Runtime.open(settings, holder=holder)
     try:
-        uvicorn.run(create_app(settings, runtime), host=host, port=port, log_level="info")
+        # No access log: one line per SDK batch is noise at thousands a second; /metrics counts.
+        uvicorn.run(create_app(settings, runtime), host=host, port=port, log_level="info",
+                    access_log=False)  # fmt: skip
     finally:
         runtime.close()
