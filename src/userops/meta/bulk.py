@@ -28,11 +28,13 @@ def insert_rows(
     connection = session.connection()
     dialect = connection.dialect
     fixed: dict[str, Any] = {}
+    # dialect_impl: the processor the dialect's own type adds (SQLite keeps datetimes as text
+    # in its own format); the decorator's alone would hand the driver a datetime object.
     for name, value in (constants or {}).items():
-        processor = table.c[name].type.bind_processor(dialect)
+        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         fixed[name] = processor(value) if processor else value
     for name in columns:
-        if table.c[name].type.bind_processor(dialect) is not None:
+        if table.c[name].type.dialect_impl(dialect).bind_processor(dialect) is not None:
             raise TypeError(f"{table.name}.{name} needs type processing; pass it as a constant")
     keys = [*columns, *fixed]
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
