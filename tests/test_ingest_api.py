@@ -325,3 +325,22 @@ def test_fast_and_general_batch_paths_agree(data_dir: Any, settings: Settings) -
             orjson.loads(v or "{}") for v in theirs[5:8]]  # fmt: skip
         assert mine[8:] == theirs[8:]
         assert abs(mine[4] - theirs[4]) < dt.timedelta(seconds=5)
+
+
+def test_health_says_when_the_store_is_down(
+    settings: Settings, runtime: Runtime, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from userops.store.embedded import StoreError
+
+    with TestClient(create_app(settings, runtime)) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+
+        def broken(*_: Any, **__: Any) -> Any:
+            raise StoreError("event store (chDB): disk full")
+
+        monkeypatch.setattr(runtime.store, "arrow", broken)
+        response = client.get("/healthz")
+        assert response.status_code == 503
+        assert response.json()["status"] == "unavailable"
+        assert "disk full" in response.json()["event_store_error"]
+        monkeypatch.undo()

@@ -27,6 +27,7 @@ from userops.ingest.log import IngestionLog
 from userops.ingest.parse import limits_from
 from userops.runtime import Runtime
 from userops.store import scalar
+from userops.store.embedded import StoreError
 
 
 @dataclass
@@ -90,21 +91,22 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         return JSONResponse(exc.body, status_code=exc.status)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
+    def healthz() -> JSONResponse:
         current: Runtime = app.state.runtime
         ingestion: Ingestion = app.state.ingestion
-        events = scalar(current.store, "SELECT count() FROM events")
         error = ingestion.flusher.last_error
-        return {
+        body: dict[str, Any] = {
             "status": "ok" if error is None else "degraded",
             "event_store": current.store.engine_name,
             "metadata_store": current.sessions.kw["bind"].dialect.name,
-            "events": events,
-            "ingestion_log": {
-                "backlog_bytes": ingestion.flusher.backlog_bytes,
-                "flush_error": error,
-            },
         }
+        try:
+            body["events"] = scalar(current.store, "SELECT count() FROM events")
+        except StoreError as exc:  # acknowledged events wait in the log; say what is wrong
+            body.update(status="unavailable", events=None, event_store_error=str(exc))
+        body["ingestion_log"] = {"backlog_bytes": ingestion.flusher.backlog_bytes,
+                                 "flush_error": error}  # fmt: skip
+        return JSONResponse(body, status_code=503 if body["status"] == "unavailable" else 200)
 
     @app.get("/metrics", response_class=Response)
     def metrics() -> Response:
