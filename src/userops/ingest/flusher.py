@@ -117,14 +117,22 @@ class Flusher:
                 logger.exception("flushing the ingestion log failed (attempt %d)", failures)
                 self._stopping.wait(min(30.0, 0.5 * 2**failures))
 
+    def _piled_up(self, committed: Position) -> bool:
+        """A batch's worth waits (cheap: woken on every commit, this must not list files)."""
+        if committed.segment != self.position.segment:
+            return True
+        return committed.offset - self.position.offset >= self._batch_bytes // 2
+
     def _wait_for_work(self) -> None:
         """Until the interval is over with something to flush, a batch has piled up, or stop."""
         deadline = time.monotonic() + self._interval_seconds
         with self._log.appended:
             while not self._stopping.is_set():
                 remaining = deadline - time.monotonic()
-                pending = self._log.committed != self.position
-                if pending and (remaining <= 0 or self.backlog_bytes >= self._batch_bytes // 2):
+                committed = self._log.committed
+                if committed != self.position and (
+                    remaining <= 0 or self._piled_up(committed)
+                ):
                     return
                 self._log.appended.wait(remaining if remaining > 0 else self._interval_seconds)
 
