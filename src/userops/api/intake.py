@@ -64,7 +64,9 @@ class Intake:
         self.limits = limits
         self.max_batch_bytes = max_batch_bytes
         self.metrics = metrics
-        # Write keys rotate rarely; a miss (a wrong key) is looked up again every time.
+        # Write keys and store_client_ip cannot change while the server runs (no command or
+        # route changes them yet), so they are cached.
+        # A miss (a wrong key) is looked up again every time.
         self._keys: dict[str, ProjectKey] = {}
 
     # --- the request as bytes --------------------------------------------------------------
@@ -133,10 +135,6 @@ class Intake:
             known = ProjectKey(project.id, project.store_client_ip)
             self._keys[write_key] = known
         return known
-
-    def forget_keys(self) -> None:
-        """After a write key rotation or a project setting change."""
-        self._keys.clear()
 
     # --- the events ------------------------------------------------------------------------
     async def accept(
