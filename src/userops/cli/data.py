@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 from rich.text import Text
 
+from userops.analysis.query import parse_spec, run_query
 from userops.cli.common import (
     DataDir,
     ProjectName,
@@ -168,7 +170,47 @@ def events_command(
         out.print((line(cells) + "  " + props).rstrip())
 
 
+def query_command(
+    spec: Annotated[str, typer.Argument(help="The spec as JSON text, or @file.json.")],
+    project: ProjectName,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    data_dir: DataDir = None,
+) -> None:
+    """Run an analysis (a JSON spec; see the README) and print its result."""
+    if output not in ("table", "json", "csv"):
+        raise BadRequest(f"--format {output!r}: choose table, json or csv", field="format")
+    text = spec
+    if spec.startswith("@"):
+        try:
+            text = Path(spec[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"{spec[1:]}: cannot read the spec ({exc})", field="spec") from None
+    parsed = parse_spec(text)
+    with open_runtime(data_dir) as runtime:
+        result = run_query(runtime.store, project_named(runtime, project), parsed)
+    if output == "json":
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    header = ["bucket", *(s.label for s in result.series)]
+    body = [[bucket, *(_number(s.values[i]) for s in result.series)]
+            for i, bucket in enumerate(result.buckets)]  # fmt: skip
+    total = ["total", *(_number(s.total) for s in result.series)]
+    if output == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerows([header, *body, total])
+        return
+    table = Table(*(escape(h) for h in header))
+    for row in [*body, total]:
+        table.add_row(*(escape(cell) for cell in row))
+    console.print(table)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else f"{value:.4g}"
+
+
 def register(app: typer.Typer) -> None:
     app.command("import")(handles_errors(import_command))
     app.command("export")(handles_errors(export_command))
     app.command("events")(handles_errors(events_command))
+    app.command("query")(handles_errors(query_command))
