@@ -275,6 +275,11 @@ class Intake:
         return self._finish(index, parsed, now, window)
 
 
+def client_ip(request: Request) -> str | None:
+    """The connection's address (what ``store_client_ip`` keeps)."""
+    return request.client.host if request.client else None
+
+
 def content_id(message: Mapping[str, Any]) -> str:
     """An id for a message sent without one, from what the client sent (sorted keys, before the
     server adds anything): a retry of the same message is recognised as the same message."""

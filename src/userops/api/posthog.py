@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from userops.api.intake import HttpError, Intake
+from userops.api.intake import HttpError, Intake, client_ip
 from userops.ingest.parse import Reject
 from userops.ingest.posthog import (
     MappingError,
@@ -40,9 +40,6 @@ _BODY_SCHEMA: dict[str, Any] = {
     },
 }
 
-
-def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def posthog_router(get_intake: Callable[[], Intake]) -> APIRouter:
@@ -77,7 +74,7 @@ def posthog_router(get_intake: Callable[[], Intake]) -> APIRouter:
             if mapped.set_once:
                 message["setOnce"] = mapped.set_once
             messages.append(message)
-        return await intake.accept(project, messages, _client_ip(request))
+        return await intake.accept(project, messages, client_ip(request))
 
     for path in PATHS:
         for variant in (path, path + "/"):

@@ -17,7 +17,7 @@ import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from userops.api.intake import HttpError, Intake
+from userops.api.intake import HttpError, Intake, client_ip
 
 CALL_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 
@@ -78,9 +78,6 @@ def _write_key(request: Request, body: dict[str, Any]) -> str | None:
     return key
 
 
-def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
 
 def segment_router(get_intake: Callable[[], Intake]) -> APIRouter:
     router = APIRouter(tags=["Segment tracking API"])
@@ -105,7 +102,7 @@ def segment_router(get_intake: Callable[[], Intake]) -> APIRouter:
             fast = None  # the general path below gives the precise error
         if fast is not None and fast.context is None and fast.integrations is None:
             project = intake.project_for(basic_user(request) or fast.writeKey)
-            return await intake.accept(project, list(fast.batch), _client_ip(request),
+            return await intake.accept(project, list(fast.batch), client_ip(request),
                                        raw_sent_at=fast.sentAt)  # fmt: skip
         body = intake.parse_json(raw)
         if not isinstance(body, dict):
@@ -117,7 +114,7 @@ def segment_router(get_intake: Callable[[], Intake]) -> APIRouter:
         shared: dict[str, Any] = {
             k: body[k] for k in ("context", "integrations", "sentAt") if k in body
         }
-        return await intake.accept(project, messages, _client_ip(request), shared)
+        return await intake.accept(project, messages, client_ip(request), shared)
 
     def single(call: str) -> None:
         async def endpoint(request: Request) -> JSONResponse:
@@ -126,7 +123,7 @@ def segment_router(get_intake: Callable[[], Intake]) -> APIRouter:
             project = intake.project_for(_write_key(request, body))
             # The endpoint says what the call is, as Segment's API does.
             message = {**body, "type": call}
-            return await intake.accept(project, [message], _client_ip(request))
+            return await intake.accept(project, [message], client_ip(request))
 
         router.add_api_route(
             f"/v1/{call}", endpoint, methods=["POST"], name=f"segment_{call}",
