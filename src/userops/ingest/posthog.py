@@ -32,7 +32,6 @@ import binascii
 import datetime as dt
 import re
 import uuid
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +40,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from userops.errors import BadRequest, PayloadTooLarge
+from userops.ingest.inflate import BadGzip, OverLimit, gunzip_bounded
 from userops.schema.events import MAX_NAME_LENGTH
 
 # PostHog's capture service accepts request bodies up to 20 MB; a gzip body is limited by what it
@@ -142,21 +142,12 @@ def _token(value: str | None) -> str:
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
-    """Every gzip member of ``data``, never producing more than ``max_bytes``."""
-    out = bytearray()
-    while data:
-        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            # Bounded output: a bomb stops here at max_bytes + 1, not after expanding.
-            out += decompressor.decompress(data, max_bytes + 1 - len(out))
-        except zlib.error as exc:
-            raise PosthogBodyError(f"bad gzip data: {exc}") from None
-        if len(out) > max_bytes:
-            raise PosthogTooLarge(max_bytes)
-        if not decompressor.eof:
-            raise PosthogBodyError("bad gzip data: truncated")
-        data = decompressor.unused_data  # gzip allows several members back to back
-    return bytes(out)
+    try:
+        return gunzip_bounded(data, max_bytes)
+    except BadGzip as exc:
+        raise PosthogBodyError(f"bad gzip data: {exc}") from None
+    except OverLimit:
+        raise PosthogTooLarge(max_bytes) from None
 
 
 def _is_form(content_type: str | None, body: bytes) -> bool:
