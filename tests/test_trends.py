@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,146 +13,28 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from userops.analysis.spec import DateRange, EventSeries, PropertyFilter, TrendsSpec
-from userops.analysis.trends import bucket_labels, run_trends
+from analysis_reference import (
+    BASE,
+    EVENTS,
+    FIRST,
+    LAST,
+    event_strategy,
+    filter_strategy,
+    ingest,
+    local_bucket,
+    matches,
+    persons_of,
+)
+from userops.analysis.buckets import bucket_labels
+from userops.analysis.spec import DateRange, PropertyFilter
+from userops.analysis.trends import EventSeries, TrendsSpec, run_trends
 from userops.ingest.pipeline import Ingestor
 from userops.ingest.rows import message_columns
 from userops.meta.projects import create_project
 from userops.runtime import Runtime
 from userops.schema.events import message_from_dict
 
-UTC = dt.UTC
-EVENTS = ("view", "pay")
-_names = itertools.count()
-
-# Around 2026-11-01, when New York's clocks go back, and across Shanghai's midnight (16:00 UTC).
-BASE = dt.datetime(2026, 10, 30, 12, 0, tzinfo=UTC)
-FIRST, LAST = dt.date(2026, 10, 31), dt.date(2026, 11, 2)
-
-values = st.one_of(st.integers(-3, 3), st.sampled_from([0.5, 2.5, -1.5]), st.booleans(),
-                   st.sampled_from(["a", "ab", "b", "7", "12", "x y"]), st.none())  # fmt: skip
-event_strategy = st.fixed_dictionaries({
-    "event": st.sampled_from(EVENTS),
-    "device": st.integers(0, 5),
-    "user": st.one_of(st.none(), st.integers(0, 2)),
-    "minutes": st.integers(0, 5 * 24 * 60),
-    "properties": st.dictionaries(st.sampled_from(["a", "b"]), values, max_size=2),
-})  # fmt: skip
-filter_strategy = st.one_of(
-    st.builds(PropertyFilter, key=st.just("a"),
-              operator=st.sampled_from(["eq", "neq", "contains", "regex"]),
-              value=st.sampled_from(["a", "7", "true", "^a", "b$", "[0-9]+", "1"])),
-    st.builds(PropertyFilter, key=st.just("a"), operator=st.sampled_from(["in", "not_in"]),
-              value=st.lists(st.sampled_from(["a", "7", "2.5", "true", "0"]), min_size=1,
-                             max_size=3)),
-    st.builds(PropertyFilter, key=st.just("a"),
-              operator=st.sampled_from(["gt", "gte", "lt", "lte"]),
-              value=st.sampled_from([0, 1, 2.5, -1])),
-    st.builds(PropertyFilter, key=st.just("a"), operator=st.just("between"),
-              value=st.sampled_from([[0, 3], [-2, 0.5]])),
-    st.builds(PropertyFilter, key=st.sampled_from(["a", "b"]),
-              operator=st.sampled_from(["is_set", "is_not_set"])),
-)  # fmt: skip
-
-
-def ingest(runtime: Runtime, project_id: int, events: list[dict[str, Any]]) -> None:
-    messages = []
-    for n, spec in enumerate(events):
-        message: dict[str, Any] = {
-            "type": "track", "event": spec["event"], "messageId": f"m{n}",
-            "anonymousId": f"device-{spec['device']}",
-            "timestamp": (BASE + dt.timedelta(minutes=spec["minutes"])).isoformat(),
-            "properties": spec["properties"],
-        }  # fmt: skip
-        if spec["user"] is not None:
-            message["userId"] = f"user-{spec['user']}"
-        messages.append(message_from_dict(message))
-    Ingestor(runtime.sessions, runtime.store, project_id).ingest(
-        message_columns(messages, project_id, BASE + dt.timedelta(days=30))
-    )
-
-
-def persons_of(events: list[dict[str, Any]]) -> dict[str, str]:
-    """Union-find over the ids messages carried together: each id's person (its root)."""
-    parent: dict[str, str] = {}
-
-    def root(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            x = parent[x]
-        return x
-
-    for spec in events:
-        device = f"device-{spec['device']}"
-        root(device)
-        if spec["user"] is not None:
-            a, b = root(device), root(f"user-{spec['user']}")
-            parent[a] = b
-    return {x: root(x) for x in parent}
-
-
-def text(props: dict[str, Any], key: str) -> str | None:
-    value = props.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def number(props: dict[str, Any], key: str) -> float | None:
-    value = props.get(key)
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
-        return float(value)
-    return None
-
-
-def matches(f: PropertyFilter, props: dict[str, Any]) -> bool:
-    t, n, v = text(props, f.key), number(props, f.key), f.value
-    spelled = (lambda x: "true" if x is True else "false" if x is False else str(x))  # noqa: E731
-    match f.operator:
-        case "is_set":
-            return f.key in props
-        case "is_not_set":
-            return f.key not in props
-        case "eq":
-            return t is not None and t == spelled(v)
-        case "neq":
-            return not (t is not None and t == spelled(v))
-        case "in":
-            assert isinstance(v, list)
-            return t is not None and t in [spelled(x) for x in v]
-        case "not_in":
-            assert isinstance(v, list)
-            return not (t is not None and t in [spelled(x) for x in v])
-        case "contains":
-            return t is not None and spelled(v) in t
-        case "regex":
-            return t is not None and re.search(str(v), t) is not None
-        case "between":
-            assert isinstance(v, list)
-            return n is not None and float(v[0]) <= n <= float(v[1])
-    assert isinstance(v, int | float)
-    ops = {"gt": n is not None and n > v, "gte": n is not None and n >= v,
-           "lt": n is not None and n < v, "lte": n is not None and n <= v}  # fmt: skip
-    return ops[f.operator]
-
-
-def local_bucket(moment: dt.datetime, interval: str, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    if interval == "hour":
-        return local.strftime("%Y-%m-%d %H:00")
-    day = local.date()
-    if interval == "week":
-        return str(day - dt.timedelta(days=day.weekday()))
-    if interval == "month":
-        return str(day.replace(day=1))
-    return str(day)
-
+NAMES = itertools.count()
 
 def reference(events: list[dict[str, Any]], spec: TrendsSpec, zone: ZoneInfo
               ) -> tuple[dict[str, list[float]], list[float]]:  # fmt: skip
@@ -198,12 +79,12 @@ def reference(events: list[dict[str, Any]], spec: TrendsSpec, zone: ZoneInfo
 def test_trends_equal_brute_force(runtime: Runtime, timezone: str, events: list[dict[str, Any]],
                                   interval: str, series: list[EventSeries],
                                   shared: list[PropertyFilter]) -> None:  # fmt: skip
-    project = create_project(runtime.sessions, f"p{next(_names)}", timezone)
+    project = create_project(runtime.sessions, f"p{next(NAMES)}", timezone)
     if events:
         ingest(runtime, project.id, events)
     spec = TrendsSpec(series=series, interval=interval,  # type: ignore[arg-type]
                       date_range=DateRange(start=FIRST, end=LAST), filters=shared)  # fmt: skip
-    result = run_trends(runtime.store, project.id, timezone, spec)
+    result = run_trends(runtime.store, project, spec)
     want, totals = reference(events, spec, ZoneInfo(timezone))
     assert result.buckets == bucket_labels(FIRST, LAST, spec.interval, timezone)
     for index, got in enumerate(result.series):
@@ -233,7 +114,7 @@ def test_shanghai_midnight_is_the_day_edge(runtime: Runtime) -> None:
         message_columns(messages, project.id, BASE))
     spec = TrendsSpec(series=[EventSeries(event="view")],
                       date_range=DateRange(start=FIRST, end=LAST))  # fmt: skip
-    result = run_trends(runtime.store, project.id, "Asia/Shanghai", spec)
+    result = run_trends(runtime.store, project, spec)
     assert dict(zip(result.buckets, result.series[0].values, strict=True)) == {
         "2026-10-31": 1.0, "2026-11-01": 1.0, "2026-11-02": 0.0}  # fmt: skip
 
@@ -267,7 +148,7 @@ def test_hostile_names_are_data(runtime: Runtime) -> None:
     spec = TrendsSpec(series=[EventSeries(event=name, filters=[
         PropertyFilter(key=name, operator="eq", value=name)])],
         date_range=DateRange(start=FIRST, end=LAST))  # fmt: skip
-    assert run_trends(runtime.store, project.id, "Asia/Shanghai", spec).series[0].total == 1.0
+    assert run_trends(runtime.store, project, spec).series[0].total == 1.0
 
 
 EDGE_PROPERTIES: list[dict[str, Any]] = [
@@ -286,11 +167,11 @@ EDGE_FILTERS = [
 @pytest.mark.parametrize("flt", EDGE_FILTERS, ids=lambda f: f"{f.operator}-{f.value}")
 def test_every_operator_on_missing_null_and_odd_values(runtime: Runtime,
                                                         flt: PropertyFilter) -> None:  # fmt: skip
-    project = create_project(runtime.sessions, f"ops{next(_names)}", "Asia/Shanghai")
+    project = create_project(runtime.sessions, f"ops{next(NAMES)}", "Asia/Shanghai")
     events = [{"event": "view", "device": n, "user": None, "minutes": 24 * 60, "properties": p}
               for n, p in enumerate(EDGE_PROPERTIES)]  # fmt: skip
     ingest(runtime, project.id, events)
     spec = TrendsSpec(series=[EventSeries(event="view", filters=[flt])],
                       date_range=DateRange(start=FIRST, end=LAST))  # fmt: skip
-    got = run_trends(runtime.store, project.id, "Asia/Shanghai", spec).series[0].total
+    got = run_trends(runtime.store, project, spec).series[0].total
     assert got == sum(matches(flt, p) for p in EDGE_PROPERTIES)

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from userops.analysis.spec import TrendsResult, TrendsSpec
-from userops.analysis.trends import run_trends
+from userops.analysis.trends import TrendsResult, TrendsSpec, run_trends
 from userops.errors import BadRequest
 from userops.meta.models import Project
 from userops.store import EventStore
@@ -43,4 +42,4 @@ def parse_spec(spec: str | bytes | dict[str, Any]) -> TrendsSpec:
 def run_query(
     store: EventStore, project: Project, spec: TrendsSpec, today: dt.date | None = None
 ) -> Result:
-    return run_trends(store, project.id, project.timezone, spec, today)
+    return run_trends(store, project, spec, today)

@@ -20,3 +20,11 @@ RESOLVED_EVENTS = f"""
     events AS e
     LEFT JOIN ({CURRENT_OVERRIDES}) AS o ON e.distinct_id = o.distinct_id
 """
+
+# Each person's first event ever (any event): "new" persons are those first seen in a bucket.
+PERSON_FIRST_SEEN = f"""
+    SELECT {RESOLVED_PERSON} AS person_id, min(e.timestamp) AS first_seen
+    FROM {RESOLVED_EVENTS}
+    WHERE e.project_id = {{project:UInt32}}
+    GROUP BY person_id
+"""  # noqa: S608

@@ -1,8 +1,9 @@
 """Analysis specs: what an operator asks, as data (pydantic), the same from REST, CLI and Python.
 
-Each kind has a ``kind`` discriminator. So far: ``trends`` (series of events over time buckets in
-the project's time zone, with property filters). Names in a spec (events, property keys) only
-ever reach SQL as query parameters.
+This module holds what every kind shares (date ranges, property filters, breakdowns, the result
+base class); each kind's own spec and result (with a ``kind`` discriminator) live in its module
+beside its runner. Names in a spec (events, property keys) only ever reach SQL as query
+parameters.
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ NUMERIC = frozenset({"gt", "gte", "lt", "lte", "between"})
 
 Scalar = str | int | float | bool
 
+# Breakdown values for "every value beyond the top N" and "the property is missing".
+OTHER = "$other"
+NONE = "$none"
 
-class _Strict(BaseModel):
+
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DateRange(_Strict):
+class DateRange(Strict):
     """Absolute dates (inclusive, in the project's time zone) or the last N days up to today."""
 
     start: dt.date | None = None
@@ -53,12 +58,36 @@ class DateRange(_Strict):
         assert self.start is not None and self.end is not None
         return self.start, self.end
 
+    def previous(self, today: dt.date) -> tuple[dt.date, dt.date]:
+        """The period of the same length that ends the day before this one starts."""
+        first, last = self.dates(today)
+        length = last - first + dt.timedelta(days=1)
+        return first - length, first - dt.timedelta(days=1)
 
-class PropertyFilter(_Strict):
-    """A condition on an event property. Text operators compare the property's text (numbers
-    and booleans as their JSON text); numeric ones read it as a number (numeric text counts)."""
 
-    key: Annotated[str, Field(min_length=1, max_length=400)]
+class Breakdown(Strict):
+    """Split results by a property's value: the ``limit`` most frequent values in the range
+    each get their own result; every other value is folded into ``$other``, a missing one
+    is ``$none``."""
+
+    key: PropertyKey
+    type: PropertyType = "event"
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+
+
+PropertyKey = Annotated[str, Field(min_length=1, max_length=400)]
+PropertyType = Literal["event", "person"]
+
+
+class PropertyFilter(Strict):
+    """A condition on an event property or on the person's current property (trait). Text
+    operators compare the property's text (numbers and booleans as their JSON text); numeric
+    ones read it as a number (numeric text counts). Event keys ``$utm_source``,
+    ``$utm_medium``, ``$utm_campaign``, ``$os``, ``$browser``, ``$device_type``,
+    ``$app_version`` and ``$country`` read the columns promoted from the event's context."""
+
+    key: PropertyKey
+    type: PropertyType = "event"
     operator: Operator = "eq"
     value: Scalar | list[Scalar] | None = None
 
@@ -87,29 +116,20 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-class EventSeries(_Strict):
-    event: Annotated[str, Field(min_length=1, max_length=200)]
-    math: Literal["total", "unique_persons"] = "total"
-    filters: list[PropertyFilter] = []
-    label: str | None = None
+class AnalysisResult(BaseModel):
+    """What every runner returns: a typed result that also flattens to one table (the CLI's
+    table and CSV output, and ``to_pandas``)."""
 
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        """Column names and rows: the result as one flat table."""
+        raise NotImplementedError
 
-class TrendsSpec(_Strict):
-    kind: Literal["trends"] = "trends"
-    series: Annotated[list[EventSeries], Field(min_length=1, max_length=20)]
-    date_range: DateRange
-    interval: Interval = "day"
-    filters: list[PropertyFilter] = []  # applied to every series
+    def footer(self) -> list[list[Any]]:
+        """Summary rows (such as totals) the CLI prints under the table; not in ``to_pandas``."""
+        return []
 
+    def to_pandas(self) -> Any:  # pandas.DataFrame; pandas is imported only when asked for
+        import pandas as pd
 
-class SeriesResult(BaseModel):
-    label: str
-    values: list[float]
-    total: float
-
-
-class TrendsResult(BaseModel):
-    kind: Literal["trends"] = "trends"
-    interval: Interval
-    buckets: list[str]  # local bucket starts: YYYY-MM-DD, or YYYY-MM-DD HH:00 for hours
-    series: list[SeriesResult]
+        header, body = self.table()
+        return pd.DataFrame(body, columns=header)

@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.cells import cell_len
@@ -191,18 +191,22 @@ def query_command(
     if output == "json":
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return
-    header = ["bucket", *(s.label for s in result.series)]
-    body = [[bucket, *(_number(s.values[i]) for s in result.series)]
-            for i, bucket in enumerate(result.buckets)]  # fmt: skip
-    total = ["total", *(_number(s.total) for s in result.series)]
+    header, body = result.table()
+    cells = [[_cell(value) for value in row] for row in [*body, *result.footer()]]
     if output == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerows([header, *body, total])
+        writer.writerows([header, *cells])
         return
-    table = Table(*(escape(h) for h in header))
-    for row in [*body, total]:
+    table = Table(*(escape(str(h)) for h in header))
+    for row in cells:
         table.add_row(*(escape(cell) for cell in row))
     console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return _number(value)
+    return "" if value is None else str(value)
 
 
 def _number(value: float) -> str:

@@ -1,0 +1,228 @@
+"""Shared pieces of every analysis's brute-force reference: random event logs, loading them,
+persons by union-find over identity links, person traits by folding identifies, and filters
+evaluated in plain Python. Each analysis's own reference lives in its test module.
+
+An event log is a list of dicts: ``event``, ``device`` (anonymous id number), ``user`` (user
+id number or None: an event with both links them), ``minutes`` after ``BASE``, ``properties``,
+and optionally ``traits`` (the event is then an ``identify`` carrying them; its ``event`` name
+is ignored and it is not a tracked event).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+
+from userops.analysis.spec import PropertyFilter
+from userops.ingest.pipeline import Ingestor
+from userops.ingest.rows import message_columns
+from userops.meta.models import Project
+from userops.meta.projects import create_project
+from userops.runtime import Runtime
+from userops.schema.events import message_from_dict
+
+UTC = dt.UTC
+EVENTS = ("view", "pay")
+# Around 2026-11-01, when New York's clocks go back, and across Shanghai's midnight (16:00 UTC).
+BASE = dt.datetime(2026, 10, 30, 12, 0, tzinfo=UTC)
+FIRST, LAST = dt.date(2026, 10, 31), dt.date(2026, 11, 2)
+TIMEZONES = ["Asia/Shanghai", "America/New_York"]
+_names = itertools.count()
+
+values = st.one_of(st.integers(-3, 3), st.sampled_from([0.5, 2.5, -1.5]), st.booleans(),
+                   st.sampled_from(["a", "ab", "b", "7", "12", "x y"]), st.none())  # fmt: skip
+event_strategy = st.fixed_dictionaries({
+    "event": st.sampled_from(EVENTS),
+    "device": st.integers(0, 5),
+    "user": st.one_of(st.none(), st.integers(0, 2)),
+    "minutes": st.integers(0, 5 * 24 * 60),
+    "properties": st.dictionaries(st.sampled_from(["a", "b"]), values, max_size=2),
+})  # fmt: skip
+identify_strategy = st.fixed_dictionaries({
+    "event": st.just("identify"),
+    "device": st.integers(0, 5),
+    "user": st.one_of(st.none(), st.integers(0, 2)),
+    "minutes": st.integers(0, 5 * 24 * 60),
+    "properties": st.just({}),
+    "traits": st.dictionaries(st.sampled_from(["plan", "age"]),
+                              st.sampled_from(["free", "pro", 20, 35, "7"]), min_size=1,
+                              max_size=2),
+})  # fmt: skip
+# Mostly tracked events, some identifies carrying traits.
+log_entry = st.one_of(event_strategy, event_strategy, event_strategy, identify_strategy)
+
+filter_strategy = st.one_of(
+    st.builds(PropertyFilter, key=st.just("a"),
+              operator=st.sampled_from(["eq", "neq", "contains", "regex"]),
+              value=st.sampled_from(["a", "7", "true", "^a", "b$", "[0-9]+", "1"])),
+    st.builds(PropertyFilter, key=st.just("a"), operator=st.sampled_from(["in", "not_in"]),
+              value=st.lists(st.sampled_from(["a", "7", "2.5", "true", "0"]), min_size=1,
+                             max_size=3)),
+    st.builds(PropertyFilter, key=st.just("a"),
+              operator=st.sampled_from(["gt", "gte", "lt", "lte"]),
+              value=st.sampled_from([0, 1, 2.5, -1])),
+    st.builds(PropertyFilter, key=st.just("a"), operator=st.just("between"),
+              value=st.sampled_from([[0, 3], [-2, 0.5]])),
+    st.builds(PropertyFilter, key=st.sampled_from(["a", "b"]),
+              operator=st.sampled_from(["is_set", "is_not_set"])),
+)  # fmt: skip
+person_filter_strategy = st.one_of(
+    st.builds(PropertyFilter, type=st.just("person"), key=st.just("plan"),
+              operator=st.sampled_from(["eq", "neq"]), value=st.sampled_from(["free", "pro"])),
+    st.builds(PropertyFilter, type=st.just("person"), key=st.just("age"),
+              operator=st.sampled_from(["gt", "lte"]), value=st.sampled_from([7, 20, 30])),
+    st.builds(PropertyFilter, type=st.just("person"), key=st.sampled_from(["plan", "age"]),
+              operator=st.sampled_from(["is_set", "is_not_set"])),
+)  # fmt: skip
+
+
+def new_project(runtime: Runtime, timezone: str) -> Project:
+    return create_project(runtime.sessions, f"p{next(_names)}", timezone)
+
+
+def moment_of(entry: dict[str, Any]) -> dt.datetime:
+    return BASE + dt.timedelta(minutes=entry["minutes"])
+
+
+def ingest(runtime: Runtime, project_id: int, events: list[dict[str, Any]]) -> None:
+    """Load an event log (message ids ``m0``, ``m1``, ... in log order)."""
+    messages = []
+    for n, spec in enumerate(events):
+        message: dict[str, Any] = {
+            "type": "track", "event": spec["event"], "messageId": f"m{n}",
+            "anonymousId": f"device-{spec['device']}", "timestamp": moment_of(spec).isoformat(),
+            "properties": spec["properties"],
+        }  # fmt: skip
+        if "traits" in spec:
+            message = {key: value for key, value in message.items()
+                       if key not in ("event", "properties")}  # fmt: skip
+            message |= {"type": "identify", "traits": spec["traits"]}
+        if spec["user"] is not None:
+            message["userId"] = f"user-{spec['user']}"
+        messages.append(message_from_dict(message))
+    if messages:
+        Ingestor(runtime.sessions, runtime.store, project_id).ingest(
+            message_columns(messages, project_id, BASE + dt.timedelta(days=30))
+        )
+
+
+def tracked(events: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """(log index, entry) of the tracked events: identifies are not tracked events."""
+    return [(n, e) for n, e in enumerate(events) if "traits" not in e]
+
+
+def persons_of(events: list[dict[str, Any]]) -> dict[str, str]:
+    """Union-find over the ids messages carried together: each id's person (its root)."""
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for spec in events:
+        device = f"device-{spec['device']}"
+        root(device)
+        if spec["user"] is not None:
+            a, b = root(device), root(f"user-{spec['user']}")
+            parent[a] = b
+    return {x: root(x) for x in parent}
+
+
+def person_of(events: list[dict[str, Any]], entry: dict[str, Any]) -> str:
+    return persons_of(events)[f"device-{entry['device']}"]
+
+
+def person_traits(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each person's traits: identifies folded in (timestamp, message id) order, later wins."""
+    persons = persons_of(events)
+    out: dict[str, dict[str, Any]] = {}
+    order = sorted(((moment_of(e), f"m{n}", e) for n, e in enumerate(events) if "traits" in e),
+                   key=lambda t: (t[0], t[1]))  # fmt: skip
+    for _, _, entry in order:
+        out.setdefault(persons[f"device-{entry['device']}"], {}).update(entry["traits"])
+    return out
+
+
+def text(props: dict[str, Any], key: str) -> str | None:
+    value = props.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def number(props: dict[str, Any], key: str) -> float | None:
+    value = props.get(key)
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
+        return float(value)
+    return None
+
+
+def matches(f: PropertyFilter, props: dict[str, Any]) -> bool:
+    """``f`` on a property dict (the event's properties or the person's traits)."""
+    t, n, v = text(props, f.key), number(props, f.key), f.value
+    spelled = (lambda x: "true" if x is True else "false" if x is False else str(x))  # noqa: E731
+    match f.operator:
+        case "is_set":
+            return f.key in props
+        case "is_not_set":
+            return f.key not in props
+        case "eq":
+            return t is not None and t == spelled(v)
+        case "neq":
+            return not (t is not None and t == spelled(v))
+        case "in":
+            assert isinstance(v, list)
+            return t is not None and t in [spelled(x) for x in v]
+        case "not_in":
+            assert isinstance(v, list)
+            return not (t is not None and t in [spelled(x) for x in v])
+        case "contains":
+            return t is not None and spelled(v) in t
+        case "regex":
+            return t is not None and re.search(str(v), t) is not None
+        case "between":
+            assert isinstance(v, list)
+            return n is not None and float(v[0]) <= n <= float(v[1])
+    assert isinstance(v, int | float)
+    ops = {"gt": n is not None and n > v, "gte": n is not None and n >= v,
+           "lt": n is not None and n < v, "lte": n is not None and n <= v}  # fmt: skip
+    return ops[f.operator]
+
+
+def passes(filters: list[PropertyFilter], events: list[dict[str, Any]],
+           entry: dict[str, Any]) -> bool:  # fmt: skip
+    """Every filter holds for a tracked event (person filters on its person's traits now)."""
+    traits = person_traits(events).get(person_of(events, entry), {})
+    return all(matches(f, traits if f.type == "person" else entry["properties"])
+               for f in filters)  # fmt: skip
+
+
+def local_bucket(moment: dt.datetime, interval: str, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    if interval == "hour":
+        return local.strftime("%Y-%m-%d %H:00")
+    day = local.date()
+    if interval == "week":
+        return str(day - dt.timedelta(days=day.weekday()))
+    if interval == "month":
+        return str(day.replace(day=1))
+    return str(day)
+
+
+def local_window(first: dt.date, last: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """[first 00:00, last+1 00:00) local, as aware datetimes."""
+    return (dt.datetime.combine(first, dt.time(), zone),
+            dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone))  # fmt: skip
