@@ -34,6 +34,9 @@ PROMOTED: dict[str, str] = {
     "$country": "country",
 }
 
+# A tracked event: what makes a person active. identify, alias and group calls are not.
+TRACKED = "e.type IN ('track', 'page', 'screen')"
+
 
 def text_of(value: Any) -> str:
     """A filter value as the property text it must equal (JSON's spelling of booleans)."""
