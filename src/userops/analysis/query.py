@@ -1,29 +1,38 @@
 """One entry point for every analysis: a spec (JSON text or dict) in, a typed result out.
 
-The CLI, the Python API and (later) REST all call ``run_query``; validation errors name the
-spec's field, as ``BadRequest`` with a dotted path such as ``series.0.filters.0.value``.
+REST, the CLI and the Python clients all call ``parse_spec`` and ``run_query``; validation
+errors name the spec's field, as ``BadRequest`` with a dotted path such as
+``series.0.filters.0.value``. Adding a kind: import its spec, result and runner, add them below.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from userops.analysis.spec import AnalysisResult
 from userops.analysis.trends import TrendsResult, TrendsSpec, run_trends
 from userops.errors import BadRequest
 from userops.meta.models import Project
 from userops.store import EventStore
 
-# A discriminated union as more kinds arrive (funnel, retention, ...); one kind for now.
 Spec = Annotated[TrendsSpec, Field(discriminator="kind")]
-Result = TrendsResult
-_SPEC: TypeAdapter[TrendsSpec] = TypeAdapter(Spec)
-KINDS = frozenset({"trends"})
+Result = Annotated[TrendsResult, Field(discriminator="kind")]
+Runner = Callable[[EventStore, Project, Any, dt.date | None], AnalysisResult]
+
+RUNNERS: dict[str, Runner] = {
+    "trends": run_trends,
+}
+KINDS = frozenset(RUNNERS)
+_SPEC: TypeAdapter[Any] = TypeAdapter(Spec)
+_RESULT: TypeAdapter[Any] = TypeAdapter(Result)
 
 
-def parse_spec(spec: str | bytes | dict[str, Any]) -> TrendsSpec:
+def parse_spec(spec: str | bytes | dict[str, Any]) -> Any:
+    """The typed spec, or ``BadRequest`` naming the first bad field by its JSON path."""
     try:
         if isinstance(spec, dict):
             return _SPEC.validate_python(spec)
@@ -33,13 +42,22 @@ def parse_spec(spec: str | bytes | dict[str, Any]) -> TrendsSpec:
         loc = list(first["loc"])
         if loc and loc[0] in KINDS:  # the union's tag, not a field of the spec
             loc = loc[1:]
-        if first["type"] == "union_tag_invalid":
+        if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc = ["kind"]
         where = ".".join(str(part) for part in loc) or "(spec)"
         raise BadRequest(f"spec {where}: {first['msg']}", field=where) from None
 
 
+def parse_result(result: str | bytes | dict[str, Any]) -> AnalysisResult:
+    """A result as REST returned it (JSON), typed again by its ``kind``."""
+    if isinstance(result, dict):
+        parsed: AnalysisResult = _RESULT.validate_python(result)
+    else:
+        parsed = _RESULT.validate_json(result)
+    return parsed
+
+
 def run_query(
-    store: EventStore, project: Project, spec: TrendsSpec, today: dt.date | None = None
-) -> Result:
-    return run_trends(store, project, spec, today)
+    store: EventStore, project: Project, spec: Any, today: dt.date | None = None
+) -> AnalysisResult:
+    return RUNNERS[spec.kind](store, project, spec, today)
