@@ -96,6 +96,25 @@ def test_projects_create_list_show(data_dir: Path) -> None:
     assert write_key_of(other) != key
 
 
+def test_projects_set_changes_the_analysis_settings(data_dir: Path) -> None:
+    ok("projects", "create", "shop", "--data-dir", str(data_dir))
+    ok("projects", "set", "shop", "--order-event", "purchase", "--revenue-property", "amount",
+       "--currency", "USD", "--timezone", "Europe/Berlin", "--data-dir", str(data_dir))  # fmt: skip
+    shown = ok("projects", "show", "shop", "--data-dir", str(data_dir)).stdout
+    assert "order event / revenue: purchase / amount (USD)" in shown
+    assert re.search(r"time zone:\s+Europe/Berlin\b", shown)
+    for flag, value, field in [("--currency", "yuan", "currency"),
+                               ("--timezone", "Mars/Base", "timezone"),
+                               ("--order-event", " ", "order_event")]:  # fmt: skip
+        bad = run("projects", "set", "shop", flag, value, "--data-dir", str(data_dir))
+        assert bad.exit_code == 2 and f"({field})" in bad.output, bad.output
+    missing = run("projects", "set", "nope", "--currency", "USD", "--data-dir", str(data_dir))
+    assert missing.exit_code == 2 and "unknown project 'nope'" in missing.output
+    # A refused change changed nothing.
+    again = ok("projects", "show", "shop", "--data-dir", str(data_dir)).stdout
+    assert "purchase / amount (USD)" in again
+
+
 def test_default_time_zone_comes_from_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

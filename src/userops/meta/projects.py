@@ -66,3 +66,47 @@ def get_project(sessions: sessionmaker[Session], name: str) -> Project:
 def project_by_write_key(sessions: sessionmaker[Session], write_key: str) -> Project | None:
     with sessions() as session:
         return session.scalar(select(Project).where(Project.write_key == write_key))
+
+
+# An ISO 4217 code: three capital letters (CNY, USD, EUR ...).
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+# The longest event or property name an analysis setting may name (the events table's limit).
+MAX_SETTING_NAME = 200
+
+
+def update_project(
+    sessions: sessionmaker[Session],
+    name: str,
+    *,
+    timezone: str | None = None,
+    order_event: str | None = None,
+    revenue_property: str | None = None,
+    currency: str | None = None,
+    store_client_ip: bool | None = None,
+) -> Project:
+    """Change a project's settings; an argument left as None keeps its value."""
+    if timezone is not None:
+        _check_timezone(timezone)
+    for field, value in (("order_event", order_event), ("revenue_property", revenue_property)):
+        if value is not None and not 0 < len(value.strip()) <= MAX_SETTING_NAME:
+            raise BadRequest(f"{field}: give a name of 1-{MAX_SETTING_NAME} characters",
+                             field=field)  # fmt: skip
+    if currency is not None and not CURRENCY_PATTERN.fullmatch(currency):
+        raise BadRequest(f"currency {currency!r}: use an ISO 4217 code such as CNY or USD",
+                         field="currency")  # fmt: skip
+    changes = {
+        "timezone": timezone,
+        "order_event": order_event.strip() if order_event else None,
+        "revenue_property": revenue_property.strip() if revenue_property else None,
+        "currency": currency,
+        "store_client_ip": store_client_ip,
+    }
+    with sessions.begin() as session:
+        project = session.scalar(select(Project).where(Project.name == name))
+        if project is None:
+            get_project(sessions, name)  # raises NotFound naming the known projects
+        assert project is not None
+        for field, value in changes.items():
+            if value is not None:
+                setattr(project, field, value)
+    return project
