@@ -94,7 +94,7 @@ def update_project(
     if currency is not None and not CURRENCY_PATTERN.fullmatch(currency):
         raise BadRequest(f"currency {currency!r}: use an ISO 4217 code such as CNY or USD",
                          field="currency")  # fmt: skip
-    changes = {
+    changes: dict[str, str | bool | None] = {
         "timezone": timezone,
         "order_event": order_event.strip() if order_event else None,
         "revenue_property": revenue_property.strip() if revenue_property else None,
