@@ -106,7 +106,7 @@ def update_project(
         if project is None:
             get_project(sessions, name)  # raises NotFound naming the known projects
         assert project is not None
-        for field, value in changes.items():
-            if value is not None:
-                setattr(project, field, value)
+        for field, change in changes.items():
+            if change is not None:
+                setattr(project, field, change)
     return project
