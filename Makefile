@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck bench-import bench-events bench-ingest clean
+.PHONY: install run test lint typecheck bench-import bench-events bench-ingest bench-analyses clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,3 +39,6 @@ bench-events: install
 
 bench-ingest: install
 	$(PY) benchmarks/ingest.py --clients 8 --seconds 15
+
+bench-analyses: install
+	$(PY) benchmarks/analyses.py --events 10000000
