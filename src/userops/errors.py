@@ -4,6 +4,7 @@
     ├── ConfigError              a setting or config file is wrong            (400 / exit 2)
     ├── BadRequest               input is invalid; names the field or line    (400 / exit 2)
     │   └── PayloadTooLarge      over a size limit                            (413 / exit 2)
+    ├── Unauthorized             no credential, or a wrong or revoked one     (401 / exit 2)
     ├── NotFound                 unknown project, person, merge ...           (404 / exit 2)
     ├── Conflict                 the request clashes with current state       (409 / exit 1)
     └── StoreLocked              another process owns the data directory      (409 / exit 3)
@@ -42,6 +43,11 @@ class BadRequest(UserOpsError):
 
 class PayloadTooLarge(BadRequest):
     status = 413
+
+
+class Unauthorized(UserOpsError):
+    status = 401
+    exit_code = 2
 
 
 class NotFound(UserOpsError):

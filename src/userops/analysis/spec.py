@@ -9,6 +9,7 @@ parameters.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -35,12 +36,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Dates an analysis may name: within what ClickHouse's DateTime64 holds, with room for the
+# previous period of a comparison; a range spans at most ten years.
+EARLIEST, LATEST = dt.date(1971, 1, 1), dt.date(2199, 12, 31)
+MAX_RANGE_DAYS = 3660
+Day = Annotated[dt.date, Field(ge=EARLIEST, le=LATEST)]
+
+
 class DateRange(Strict):
     """Absolute dates (inclusive, in the project's time zone) or the last N days up to today."""
 
-    start: dt.date | None = None
-    end: dt.date | None = None
-    last_days: Annotated[int, Field(ge=1, le=3660)] | None = None
+    start: Day | None = None
+    end: Day | None = None
+    last_days: Annotated[int, Field(ge=1, le=MAX_RANGE_DAYS)] | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> DateRange:
@@ -50,6 +58,8 @@ class DateRange(Strict):
             raise ValueError("give start and end, or last_days")
         if self.start and self.end and self.start > self.end:
             raise ValueError("start is after end")
+        if self.start and self.end and (self.end - self.start).days >= MAX_RANGE_DAYS:
+            raise ValueError(f"a range spans at most {MAX_RANGE_DAYS} days")
         return self
 
     def dates(self, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -109,7 +119,32 @@ class PropertyFilter(Strict):
                 raise ValueError(f"{op} needs a number")
         elif value is None or isinstance(value, list):
             raise ValueError(f"{op} needs one value")
+        if op == "regex":
+            check_re2(str(value))
         return self
+
+
+# Python's re accepts these and RE2 (ClickHouse's match) refuses them: lookaround,
+# backreferences, conditionals, possessive and atomic groups.
+_NOT_RE2 = re.compile(r"\(\?<?[=!]|\\[1-9]|\(\?\(|\(\?>|[*+?}]\+")
+_REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
+
+
+def check_re2(pattern: str) -> None:
+    """Refuse a pattern ClickHouse's RE2 would reject at query time (so it is a 400, not a
+    store error): bad syntax, constructs RE2 lacks, repeat counts over RE2's 1000."""
+    if len(pattern) > 1000:
+        raise ValueError("regex: at most 1000 characters")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"regex: {exc}") from None
+    if _NOT_RE2.search(pattern):
+        raise ValueError("regex: lookaround, backreferences, conditionals and possessive or "
+                         "atomic groups are not supported (RE2 syntax)")  # fmt: skip
+    for low, high in _REPEAT.findall(pattern):
+        if int(low) > 1000 or (high and int(high) > 1000):
+            raise ValueError("regex: repeat counts go up to 1000")
 
 
 def _is_number(value: Any) -> bool:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from userops.cli import data, demo, persons, projects
+from userops.cli import data, demo, keys, persons, projects
 from userops.cli.common import DataDir, handles_errors, settings_for
 from userops.config import SETTINGS
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(projects.app, name="projects")
 app.add_typer(persons.app, name="persons")
+app.add_typer(keys.app, name="keys")
 data.register(app)
 demo.register(app)
 

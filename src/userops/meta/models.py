@@ -143,3 +143,22 @@ class Merge(Base):
     message_id: Mapped[str] = mapped_column(String(400))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ApiKey(Base):
+    """A personal API key for the query API: one project, shown once, stored as its SHA-256.
+
+    ``prefix`` is the key's first characters, enough to tell keys apart in a listing and never
+    enough to use one.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from userops.api.intake import HttpError, Intake
 from userops.api.metrics import CONTENT_TYPE_LATEST, IngestMetrics
 from userops.api.posthog import posthog_router
+from userops.api.query import Querying, document_query, query_router
 from userops.api.segment import segment_router
 from userops.config import Settings
 from userops.ingest.flusher import Flusher
@@ -67,7 +68,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         try:
             app.state.ingestion = Ingestion.start(opened)
             try:
-                yield
+                app.state.querying = Querying.start(opened)
+                try:
+                    yield
+                finally:
+                    app.state.querying.stop()
             finally:
                 app.state.ingestion.stop()
         finally:
@@ -82,6 +87,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     app.include_router(segment_router(intake))
     app.include_router(posthog_router(intake))
+    app.include_router(query_router(lambda: app.state.querying))
+    document_query(app)
 
     @app.exception_handler(HttpError)
     async def refused(request: Request, exc: HttpError) -> JSONResponse:
@@ -120,7 +127,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
     # The data directory is opened before uvicorn starts, so a locked or broken store surfaces as
     # the CLI's one-line error and exit code rather than a traceback from the app's startup.
     # The lock file names the address, so a blocked command can say where to send its request.
-    holder = f"`userops serve` at http://{host}:{port}" if port else "`userops serve`"
+    # An IPv6 address goes in brackets, so that `userops query` can use the address as a URL.
+    shown = f"[{host}]" if ":" in host else host
+    holder = f"`userops serve` at http://{shown}:{port}" if port else "`userops serve`"
     runtime = Runtime.open(settings, holder=holder)
     try:
         # No access log: one line per SDK batch is noise at thousands a second; /metrics counts.

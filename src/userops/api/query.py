@@ -1,0 +1,228 @@
+"""The query API: ``POST /api/projects/{project}/query`` runs an analysis spec, returns its result.
+
+The body is a spec as `userops query` and the Python clients take it (any kind that
+``userops.analysis.query`` knows); the answer is the typed result as JSON. Authentication is
+``Authorization: Bearer <key>`` with a personal API key of that project (`userops keys create`)
+or the running server's local token (see ``userops.meta.keys``).
+
+Errors are ``{"error", "message", "field"}`` with the status of ``userops.errors``: a bad spec is
+400 naming the spec's field by its JSON path, never FastAPI's 422. A key of another project gets
+the same 404 as a project that does not exist, so a key tells its holder nothing about projects
+it does not open.
+
+The body is read as JSON whatever its Content-Type says (``curl -d`` sends a form type); that
+opens no cross-site hole, since a browser never attaches an Authorization header on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import select
+
+from userops.analysis.query import Result, Spec, parse_spec, run_query
+from userops.analysis.spec import AnalysisResult
+from userops.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized, UserOpsError
+from userops.meta.keys import LocalToken, authenticate
+from userops.meta.models import Project
+from userops.meta.projects import get_project
+from userops.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+MAX_SPEC_BYTES = 1 << 20
+# Queries run in worker threads of their own: the event store answers one statement at a time
+# anyway (each engine serialises its calls behind a lock, and the flusher's inserts take the
+# same lock), so more threads would only wait, and the default pool stays free for the rest
+# of the app.
+QUERY_THREADS = 4
+
+
+class ErrorBody(BaseModel):
+    """Every error this API returns."""
+
+    error: str
+    message: str
+    field: str | None = None
+
+
+@dataclass
+class Querying:
+    """What the query endpoint needs while the server runs: the stores, the local token and
+    the worker threads' limit."""
+
+    runtime: Runtime
+    local_token: LocalToken
+    limiter: anyio.CapacityLimiter = field(
+        default_factory=lambda: anyio.CapacityLimiter(QUERY_THREADS)
+    )
+
+    @classmethod
+    def start(cls, runtime: Runtime) -> Querying:
+        return cls(runtime, LocalToken.create(runtime.settings.data_path))
+
+    def stop(self) -> None:
+        self.local_token.remove()
+
+    def authorize(self, secret: str, project_name: str) -> Project:
+        """The project this credential may query, or Unauthorized / NotFound."""
+        sessions = self.runtime.sessions
+        if self.local_token.matches(secret):
+            return get_project(sessions, project_name)  # the owner: names the known projects
+        key = authenticate(sessions, secret)
+        with sessions() as session:
+            project = session.scalar(select(Project).where(Project.name == project_name))
+        if project is None or project.id != key.project_id:
+            raise NotFound(f"no project {project_name!r} for this API key", field="project")
+        return project
+
+    def run(self, project: Project, body: bytes) -> AnalysisResult:
+        return run_query(self.runtime.store, project, parse_spec(body))
+
+
+def bearer_secret(request: Request) -> str:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("missing API key: send `Authorization: Bearer <key>` "
+                           "(create a key with `userops keys create --project NAME`)")  # fmt: skip
+    return secret.strip()
+
+
+async def read_spec_body(request: Request, limit: int = MAX_SPEC_BYTES) -> bytes:
+    """The body, refused with 413 past ``limit`` bytes before more of it is read."""
+    too_large = PayloadTooLarge(f"request body over the {limit}-byte limit for a spec")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise BadRequest(f"Content-Encoding {encoding!r} is not supported; send plain JSON",
+                         field="Content-Encoding")  # fmt: skip
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def error_response(exc: UserOpsError) -> JSONResponse:
+    # RFC 6750: a 401 names the scheme the caller should use.
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+
+_ERRORS = {
+    400: "The spec is invalid (`field` is its JSON path, such as `series.0.filters.0.value`) "
+         "or the body is not JSON.",
+    401: "No API key, or a wrong or revoked one.",
+    404: "No such project for this key (the same answer whether or not the project exists).",
+    413: f"Body over {MAX_SPEC_BYTES} bytes.",
+}  # fmt: skip
+
+
+def _json(component: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}}
+
+
+_OPENAPI: dict[str, Any] = {
+    # Declared here, not as a FastAPI parameter, which would add a 422 this route never sends.
+    "parameters": [
+        {
+            "name": "project",
+            "in": "path",
+            "required": True,
+            "description": "The project's name.",
+            "schema": {"type": "string"},
+        }
+    ],
+    "requestBody": {
+        "required": True,
+        "description": "An analysis spec; `kind` picks the analysis.",
+        "content": _json("QuerySpec"),
+    },
+    "security": [{"bearerAuth": []}],
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The analysis' result; `kind` is the spec's.",
+          "content": _json("QueryResult")},
+    **{status: {"description": text, "content": _json("ErrorBody")}
+       for status, text in _ERRORS.items()},
+}  # fmt: skip
+
+
+def query_router(querying: Callable[[], Querying]) -> APIRouter:
+    router = APIRouter(tags=["query"])
+
+    @router.post("/api/projects/{project}/query", openapi_extra=_OPENAPI, responses=_RESPONSES,
+                 response_class=JSONResponse, summary="Run an analysis spec")  # fmt: skip
+    async def query(request: Request) -> Response:
+        """Run one analysis spec on the project's events and return its typed result."""
+        project = str(request.path_params["project"])
+        state = querying()
+        try:
+            secret = bearer_secret(request)
+            target = await anyio.to_thread.run_sync(state.authorize, secret, project,
+                                                    limiter=state.limiter)  # fmt: skip
+            body = await read_spec_body(request)
+            result = await anyio.to_thread.run_sync(state.run, target, body,
+                                                    limiter=state.limiter)  # fmt: skip
+        except UserOpsError as exc:
+            return error_response(exc)
+        except Exception:
+            # Still the documented error shape, so clients can tell what happened; the details
+            # (a runner's bug, a store that fails) belong in the server's log, not the answer.
+            logger.exception("query on project %r failed", project)
+            return JSONResponse({"error": "InternalError", "message": "the query failed "
+                                 "unexpectedly; the server's log has the details"},
+                                status_code=500)  # fmt: skip
+        return Response(result.model_dump_json(), media_type="application/json")
+
+    return router
+
+
+def document_query(app: FastAPI) -> None:
+    """Add the spec, result and error schemas to the app's OpenAPI document.
+
+    The endpoint parses its body itself (so that errors are 400s naming the field), which
+    leaves FastAPI nothing to derive these schemas from.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()  # FastAPI's, cached after the first call
+        components = document.setdefault("components", {})
+        if "QuerySpec" in components.get("schemas", {}):
+            return document
+        schemas, top = TypeAdapter.json_schemas(
+            [("QuerySpec", "validation", TypeAdapter(Spec)),
+             ("QueryResult", "serialization", TypeAdapter(Result)),
+             ("ErrorBody", "serialization", TypeAdapter(ErrorBody))],
+            ref_template="#/components/schemas/{model}",
+        )  # fmt: skip
+        named = components.setdefault("schemas", {})
+        named.update(top.get("$defs", {}))
+        for (name, _mode), schema in schemas.items():
+            if schema.get("$ref") != f"#/components/schemas/{name}":
+                named[name] = schema
+        # A spec model may leave out `kind` (it has a default), but the union needs it to
+        # tell which spec a body is.
+        for ref in named["QuerySpec"].get("discriminator", {}).get("mapping", {}).values():
+            member = named[ref.rsplit("/", 1)[-1]]
+            member["required"] = ["kind", *[f for f in member.get("required", []) if f != "kind"]]
+        components.setdefault("securitySchemes", {})["bearerAuth"] = {
+            "type": "http", "scheme": "bearer",
+            "description": "A personal API key (`userops keys create`).",
+        }  # fmt: skip
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
