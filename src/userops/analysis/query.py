@@ -13,18 +13,24 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from userops.analysis.lifecycle import LifecycleResult, LifecycleSpec, run_lifecycle
 from userops.analysis.spec import AnalysisResult
+from userops.analysis.stickiness import StickinessResult, StickinessSpec, run_stickiness
 from userops.analysis.trends import TrendsResult, TrendsSpec, run_trends
 from userops.errors import BadRequest
 from userops.meta.models import Project
 from userops.store import EventStore
 
-Spec = Annotated[TrendsSpec, Field(discriminator="kind")]
-Result = Annotated[TrendsResult, Field(discriminator="kind")]
+Spec = Annotated[TrendsSpec | LifecycleSpec | StickinessSpec, Field(discriminator="kind")]
+Result = Annotated[
+    TrendsResult | LifecycleResult | StickinessResult, Field(discriminator="kind")
+]
 Runner = Callable[[EventStore, Project, Any, dt.date | None], AnalysisResult]
 
 RUNNERS: dict[str, Runner] = {
     "trends": run_trends,
+    "lifecycle": run_lifecycle,
+    "stickiness": run_stickiness,
 }
 KINDS = frozenset(RUNNERS)
 _SPEC: TypeAdapter[Any] = TypeAdapter(Spec)
