@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter, ValidationError
 
 from userops.analysis.lifecycle import LifecycleResult, LifecycleSpec, run_lifecycle
+from userops.analysis.overview import OverviewResult, OverviewSpec, run_overview
 from userops.analysis.spec import AnalysisResult
 from userops.analysis.stickiness import StickinessResult, StickinessSpec, run_stickiness
 from userops.analysis.trends import TrendsResult, TrendsSpec, run_trends
@@ -21,14 +22,18 @@ from userops.errors import BadRequest
 from userops.meta.models import Project
 from userops.store import EventStore
 
-Spec = Annotated[TrendsSpec | LifecycleSpec | StickinessSpec, Field(discriminator="kind")]
+Spec = Annotated[
+    TrendsSpec | OverviewSpec | LifecycleSpec | StickinessSpec, Field(discriminator="kind")
+]
 Result = Annotated[
-    TrendsResult | LifecycleResult | StickinessResult, Field(discriminator="kind")
+    TrendsResult | OverviewResult | LifecycleResult | StickinessResult,
+    Field(discriminator="kind"),
 ]
 Runner = Callable[[EventStore, Project, Any, dt.date | None], AnalysisResult]
 
 RUNNERS: dict[str, Runner] = {
     "trends": run_trends,
+    "overview": run_overview,
     "lifecycle": run_lifecycle,
     "stickiness": run_stickiness,
 }
