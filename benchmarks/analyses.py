@@ -89,7 +89,8 @@ FROM numbers(1, {persons:UInt64}) WHERE number % 3 = 0
 class Case:
     name: str
     spec: dict[str, Any]
-    handwritten: str  # SQL with {project}, {tz}, {start}, {end} and its own parameters
+    # SQL with {project}, {tz}, {start}, {end} and its own parameters; several run one by one.
+    handwritten: str | tuple[str, ...]
     params: dict[str, Any]
 
 
@@ -140,6 +141,80 @@ def cases(last_day: dt.date) -> list[Case]:
             window,
         ),
     ]  # fmt: skip
+    tracked = f"{scope} AND e.type IN ('track', 'page', 'screen')"
+    out.append(Case(
+        "stickiness: persons by active days in 30 (uniqExact per person)",
+        {"kind": "stickiness", "date_range": dates, "interval": "day"},
+        f"""
+        SELECT days, count() FROM (
+            SELECT {RESOLVED_PERSON} AS person,
+                   uniqExact(toDate(e.timestamp, {{tz:String}})) AS days
+            {tracked} GROUP BY person
+        ) GROUP BY days ORDER BY days
+        """,  # noqa: S608
+        window,
+    ))  # fmt: skip
+    out.append(Case(
+        "lifecycle: daily new/returning/resurrecting/dormant (per-person arrays)",
+        {"kind": "lifecycle", "date_range": dates, "interval": "day"},
+        f"""
+        SELECT day, status, count() FROM (
+            SELECT day,
+                   multiIf(day = first_day, 'new', has(days, day - 1), 'returning',
+                           'resurrecting') AS status
+            FROM (
+                SELECT {RESOLVED_PERSON} AS person,
+                       min(toDate(e.timestamp, {{tz:String}})) AS first_day,
+                       groupUniqArrayIf(toDate(e.timestamp, {{tz:String}}),
+                                        e.timestamp >= {{before:DateTime64(3, 'UTC')}}) AS days
+                FROM {RESOLVED_EVENTS}
+                WHERE e.project_id = {{project:UInt32}}
+                  AND e.timestamp < {{end:DateTime64(3, 'UTC')}}
+                  AND e.type IN ('track', 'page', 'screen')
+                GROUP BY person
+            ) ARRAY JOIN days AS day
+            WHERE day >= {{first:Date}}
+            UNION ALL
+            SELECT day + 1 AS day, 'dormant' AS status FROM (
+                SELECT {RESOLVED_PERSON} AS person,
+                       groupUniqArray(toDate(e.timestamp, {{tz:String}})) AS days
+                FROM {RESOLVED_EVENTS}
+                WHERE e.project_id = {{project:UInt32}}
+                  AND e.timestamp >= {{before:DateTime64(3, 'UTC')}}
+                  AND e.timestamp < {{end:DateTime64(3, 'UTC')}}
+                  AND e.type IN ('track', 'page', 'screen')
+                GROUP BY person
+            ) ARRAY JOIN days AS day
+            WHERE NOT has(days, day + 1) AND day + 1 <= {{last:Date}}
+        ) GROUP BY day, status ORDER BY day, status
+        """,  # noqa: S608
+        {**window, "before": start - dt.timedelta(days=1), "first": first_30, "last": last_day},
+    ))  # fmt: skip
+    out.append(Case(
+        "overview: DAU, WAU, MAU, new, revenue, orders, paying (uniqExact; no retention)",
+        {"kind": "overview", "date_range": dates},
+        (
+            f"SELECT toDate(e.timestamp, {{tz:String}}) AS day, uniqExact({RESOLVED_PERSON}) "
+            f"{tracked} GROUP BY day ORDER BY day",
+            f"""
+            SELECT uniqExact(person), uniqExactIf(person, ts >= {{wau_start:DateTime64(3, 'UTC')}}),
+                   uniqExactIf(person, event = 'order_completed'),
+                   countIf(event = 'order_completed'),
+                   sumIf(JSONExtractFloat(properties, 'revenue'), event = 'order_completed')
+            FROM (SELECT {RESOLVED_PERSON} AS person, e.timestamp AS ts, e.event AS event,
+                         e.properties AS properties {tracked})
+            """,  # noqa: S608
+            f"""
+            SELECT count() FROM (
+                SELECT {RESOLVED_PERSON} AS person, min(e.timestamp) AS first
+                FROM {RESOLVED_EVENTS} WHERE e.project_id = {{project:UInt32}}
+                  AND e.type IN ('track', 'page', 'screen')
+                GROUP BY person
+            ) WHERE first >= {{start:DateTime64(3, 'UTC')}} AND first < {{end:DateTime64(3, 'UTC')}}
+            """,  # noqa: S608
+        ),
+        {**window, "wau_start": end - dt.timedelta(days=7)},
+    ))  # fmt: skip
     if "funnel" in KINDS:
         funnel_end = end + dt.timedelta(days=7)
         steps = ", ".join(f"e.event = '{name}'" for name in FUNNEL)
@@ -201,10 +276,11 @@ def compare(runtime: Runtime, project: Project, case: Case, last_day: dt.date,
     shared machine hits both."""
     spec = parse_spec(case.spec)
     params = {"project": project.id, "tz": TIMEZONE, **case.params}
+    queries = (case.handwritten,) if isinstance(case.handwritten, str) else case.handwritten
     runner_s = hand_s = float("inf")
     for _ in range(runs):
         runner_s = min(runner_s, timed(lambda: run_query(runtime.store, project, spec, last_day)))
-        hand_s = min(hand_s, timed(lambda: rows(runtime.store, case.handwritten, params)))
+        hand_s = min(hand_s, timed(lambda: [rows(runtime.store, sql, params) for sql in queries]))
     return runner_s, hand_s
 
 
