@@ -15,6 +15,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from userops.analysis.lifecycle import LifecycleResult, LifecycleSpec, run_lifecycle
 from userops.analysis.overview import OverviewResult, OverviewSpec, run_overview
+from userops.analysis.retention import RetentionResult, RetentionSpec, run_retention
 from userops.analysis.spec import AnalysisResult
 from userops.analysis.stickiness import StickinessResult, StickinessSpec, run_stickiness
 from userops.analysis.trends import TrendsResult, TrendsSpec, run_trends
@@ -23,10 +24,11 @@ from userops.meta.models import Project
 from userops.store import EventStore
 
 Spec = Annotated[
-    TrendsSpec | OverviewSpec | LifecycleSpec | StickinessSpec, Field(discriminator="kind")
+    TrendsSpec | OverviewSpec | RetentionSpec | LifecycleSpec | StickinessSpec,
+    Field(discriminator="kind"),
 ]
 Result = Annotated[
-    TrendsResult | OverviewResult | LifecycleResult | StickinessResult,
+    TrendsResult | OverviewResult | RetentionResult | LifecycleResult | StickinessResult,
     Field(discriminator="kind"),
 ]
 Runner = Callable[[EventStore, Project, Any, dt.date | None], AnalysisResult]
@@ -34,6 +36,7 @@ Runner = Callable[[EventStore, Project, Any, dt.date | None], AnalysisResult]
 RUNNERS: dict[str, Runner] = {
     "trends": run_trends,
     "overview": run_overview,
+    "retention": run_retention,
     "lifecycle": run_lifecycle,
     "stickiness": run_stickiness,
 }
