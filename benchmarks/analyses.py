@@ -288,6 +288,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="", help="run the cases whose name starts with this")
     args = parser.parse_args()
     last_day = dt.date.today() - dt.timedelta(days=1)
     with (
@@ -298,6 +299,8 @@ def main() -> None:
         load(runtime.store, project.id, args.events, last_day)
         print(f"{'analysis':<70} {'runner s':>9} {'by hand s':>9} {'ratio':>6}")
         for case in cases(last_day):
+            if not case.name.startswith(args.only):
+                continue
             runner_s, hand_s = compare(runtime, project, case, last_day, args.runs)
             print(f"{case.name:<70} {runner_s:>9.3f} {hand_s:>9.3f} {runner_s / hand_s:>6.2f}")
 
