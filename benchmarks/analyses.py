@@ -126,8 +126,9 @@ def cases(last_day: dt.date) -> list[Case]:
             "trends: daily active persons (uniqExact)",
             {"kind": "trends", "date_range": dates, "interval": "day",
              "series": [{"event": "view_item", "math": "unique_persons"}]},
+            # Per day and over the whole range, as the runner answers (GROUPING SETS).
             f"SELECT toDate(e.timestamp, {{tz:String}}) AS day, uniqExact({RESOLVED_PERSON}) "
-            f"{scope} AND e.event = 'view_item' GROUP BY day ORDER BY day",
+            f"{scope} AND e.event = 'view_item' GROUP BY GROUPING SETS ((day), ()) ORDER BY day",
             window,
         ),
         Case(
