@@ -226,3 +226,32 @@ def local_window(first: dt.date, last: dt.date, zone: ZoneInfo) -> tuple[dt.date
     """[first 00:00, last+1 00:00) local, as aware datetimes."""
     return (dt.datetime.combine(first, dt.time(), zone),
             dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone))  # fmt: skip
+
+
+def midnights() -> list[int]:
+    """Minutes after BASE of every local midnight of the log's days in both zones, and of the
+    minute before each: where day and week edges bite."""
+    out = set()
+    for name in TIMEZONES:
+        for day in range(6):
+            midnight = dt.datetime.combine(BASE.date() + dt.timedelta(days=day), dt.time(),
+                                           ZoneInfo(name))  # fmt: skip
+            minutes = int((midnight - BASE).total_seconds()) // 60
+            out |= {minutes - 1, minutes} if minutes > 0 else set()
+    return sorted(out)
+
+
+near_midnight = st.tuples(event_strategy, st.sampled_from(midnights())).map(
+    lambda pair: {**pair[0], "minutes": pair[1]}
+)
+# Fewer devices than the shared strategy: persons with several events, and more merges.
+dense_log = st.lists(
+    st.one_of(log_entry, near_midnight).map(lambda entry: {**entry, "device": entry["device"] % 4}),
+    min_size=10,
+    max_size=40,
+)
+# No filter half the time: a filter often leaves nobody active.
+some_filters = st.one_of(
+    st.just([]),
+    st.lists(st.one_of(filter_strategy, person_filter_strategy), min_size=1, max_size=2),
+)

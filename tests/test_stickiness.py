@@ -18,18 +18,16 @@ from analysis_reference import (
     BASE,
     EVENTS,
     TIMEZONES,
-    event_strategy,
-    filter_strategy,
+    dense_log,
     ingest,
     local_bucket,
     local_window,
-    log_entry,
     matches,
     moment_of,
     new_project,
-    person_filter_strategy,
     person_traits,
     persons_of,
+    some_filters,
     tracked,
 )
 from userops.analysis.spec import DateRange, PropertyFilter
@@ -49,35 +47,6 @@ def periods_in(first: dt.date, last: dt.date, interval: str) -> int:
     if interval == "day":
         return len(days)
     return len({day - dt.timedelta(days=day.weekday()) for day in days})
-
-
-def _midnights() -> list[int]:
-    """Minutes after BASE of every local midnight of the log's days in both zones, and of the
-    minute before each: where day and week edges bite."""
-    out = set()
-    for name in TIMEZONES:
-        for day in range(6):
-            midnight = dt.datetime.combine(BASE.date() + dt.timedelta(days=day), dt.time(),
-                                           ZoneInfo(name))  # fmt: skip
-            minutes = int((midnight - BASE).total_seconds()) // 60
-            out |= {minutes - 1, minutes} if minutes > 0 else set()
-    return sorted(out)
-
-
-near_midnight = st.tuples(event_strategy, st.sampled_from(_midnights())).map(
-    lambda pair: {**pair[0], "minutes": pair[1]}
-)
-# Fewer devices than the shared strategy: persons with several events, and more merges.
-dense_log = st.lists(
-    st.one_of(log_entry, near_midnight).map(lambda entry: {**entry, "device": entry["device"] % 4}),
-    min_size=10,
-    max_size=40,
-)
-# No filter half the time: a filter often leaves nobody active.
-some_filters = st.one_of(
-    st.just([]),
-    st.lists(st.one_of(filter_strategy, person_filter_strategy), min_size=1, max_size=2),
-)
 
 
 def reference(events: list[dict[str, Any]], spec: StickinessSpec, zone: ZoneInfo,
