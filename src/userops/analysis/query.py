@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from userops.analysis.funnel import FunnelResult, FunnelSpec, run_funnel
 from userops.analysis.lifecycle import LifecycleResult, LifecycleSpec, run_lifecycle
 from userops.analysis.overview import OverviewResult, OverviewSpec, run_overview
 from userops.analysis.retention import RetentionResult, RetentionSpec, run_retention
@@ -24,11 +25,16 @@ from userops.meta.models import Project
 from userops.store import EventStore
 
 Spec = Annotated[
-    TrendsSpec | OverviewSpec | RetentionSpec | LifecycleSpec | StickinessSpec,
+    TrendsSpec | OverviewSpec | FunnelSpec | RetentionSpec | LifecycleSpec | StickinessSpec,
     Field(discriminator="kind"),
 ]
 Result = Annotated[
-    TrendsResult | OverviewResult | RetentionResult | LifecycleResult | StickinessResult,
+    TrendsResult
+    | OverviewResult
+    | FunnelResult
+    | RetentionResult
+    | LifecycleResult
+    | StickinessResult,
     Field(discriminator="kind"),
 ]
 Runner = Callable[[EventStore, Project, Any, dt.date | None], AnalysisResult]
@@ -36,6 +42,7 @@ Runner = Callable[[EventStore, Project, Any, dt.date | None], AnalysisResult]
 RUNNERS: dict[str, Runner] = {
     "trends": run_trends,
     "overview": run_overview,
+    "funnel": run_funnel,
     "retention": run_retention,
     "lifecycle": run_lifecycle,
     "stickiness": run_stickiness,
