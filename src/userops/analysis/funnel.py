@@ -577,7 +577,7 @@ def _result(spec: FunnelSpec, groups: dict[str, _Group]) -> FunnelResult:
 
 def _listed(page: FunnelPersons, level: int) -> bool:
     """Whether a person who reached ``level`` steps is on the requested list."""
-    return level >= page.step if page.status == "converted" else level == page.step
+    return level > page.step if page.status == "converted" else level == page.step
 
 
 def _block(spec: FunnelSpec, value: str | None, group: _Group) -> FunnelBlock:
