@@ -331,8 +331,11 @@ class _FunnelQuery:
         entry = f"(bitTest(_mask, 0) AND e.timestamp < {end})"
         names = q.param(sorted({s.event for s in spec.steps} | {x.event for x in spec.exclusions}),
                         "Array(String)")  # fmt: skip
-        where = [q.base(self.start, self.end + dt.timedelta(milliseconds=self.window_ms)),
-                 *([q.where(spec.filters)] if spec.filters else []), f"e.event IN {names}"]
+        where = [
+            q.base(self.start, self.end + dt.timedelta(milliseconds=self.window_ms)),
+            *([q.where(spec.filters)] if spec.filters else []),
+            f"e.event IN {names}",
+        ]
         event = f"bitOr(bitShiftLeft(toUInt64({ts}), {self.bits}), _mask)" if self.packed \
             else f"({ts}, _mask)"  # fmt: skip
         collect = f"groupArrayIf({event}, _mask != 0)"
@@ -419,8 +422,9 @@ class _FunnelQuery:
         layers = self._sorted()
         # The first position of each position's run of equal times; _np{bit}[i], the first
         # position at or after i whose event matches ``bit`` (0: none).
-        layers[-1] += [("_g", "arrayFill(x -> x > 0, arrayMap((i, t, u) -> if(t != u, i, 0), "
-                              "_i, _t, arrayResize(arrayPushFront(_t, -1), length(_t))))")]
+        first = ("arrayFill(x -> x > 0, arrayMap((i, t, u) -> if(t != u, i, 0), _i, _t, "
+                 "arrayResize(arrayPushFront(_t, -1), length(_t))))")  # fmt: skip
+        layers[-1] += [("_g", first)]
         layers[-1] += [(f"_np{b}", "arrayReverseFill(x -> x > 0, "
                                    f"arrayMap((i, b) -> if(bitTest(b, {b}), i, 0), _i, _m))")
                        for b in range(self.bits)]  # fmt: skip
@@ -557,7 +561,7 @@ def _result(spec: FunnelSpec, groups: dict[str, _Group]) -> FunnelResult:
     blocks = []
     if spec.breakdown is not None:
         ranked = sorted(groups, key=lambda v: (-groups[v].entered, v))
-        top, rest = ranked[:spec.breakdown.limit], ranked[spec.breakdown.limit:]
+        top, rest = ranked[: spec.breakdown.limit], ranked[spec.breakdown.limit :]
         blocks = [_block(spec, value, groups[value]) for value in top]
         if rest:
             other = _Group()
@@ -569,7 +573,7 @@ def _result(spec: FunnelSpec, groups: dict[str, _Group]) -> FunnelResult:
         page = spec.persons
         chosen = sorted(p for level, ps in total.persons.items() if _listed(page, level)
                         for p in ps)  # fmt: skip
-        persons = chosen[page.offset:page.offset + page.limit]
+        persons = chosen[page.offset : page.offset + page.limit]
         persons_total = sum(c for level, c in total.levels.items() if _listed(page, level))
     return FunnelResult(mode=spec.mode, total=_block(spec, None, total), breakdown=blocks,
                         persons=persons, persons_total=persons_total)  # fmt: skip
