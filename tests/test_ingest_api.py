@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import gzip
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -87,6 +88,26 @@ def test_write_key_in_body_and_per_call_endpoints(
     # identify linked a1 to u1 and alias linked old to u1: one person for all three ids.
     persons = rows(runtime.store, "SELECT uniqExact(person_id) FROM events")
     assert persons == [(1,)]
+
+
+def test_the_browser_sdks_one_letter_paths_take_their_call_type(
+    settings: Settings, runtime: Runtime, project: Project
+) -> None:
+    # analytics.js posts track to /v1/t, page to /v1/p and so on, as text/plain to skip CORS
+    # preflights; each path must take its own call type.
+    with TestClient(create_app(settings, runtime)) as client:
+        for path, body in [
+            ("t", {"event": "search", "anonymousId": "a1", "messageId": "t"}),
+            ("p", {"anonymousId": "a1", "name": "Home", "messageId": "p"}),
+            ("i", {"userId": "u1", "anonymousId": "a1", "messageId": "i"}),
+        ]:  # fmt: skip
+            response = client.post(
+                f"/v1/{path}", content=json.dumps({**body, "writeKey": project.write_key}),
+                headers={"Content-Type": "text/plain"},
+            )  # fmt: skip
+            assert response.status_code == 200, (path, response.text)
+    got = dict(stored(runtime, "message_id, event"))
+    assert got == {"t": "search", "p": "$pageview", "i": "$identify"}
 
 
 @pytest.mark.parametrize("headers", [{}, auth("wrong"), {"Authorization": "Basic !!!"},

@@ -116,7 +116,7 @@ def segment_router(get_intake: Callable[[], Intake]) -> APIRouter:
         }
         return await intake.accept(project, messages, client_ip(request), shared)
 
-    def single(call: str) -> None:
+    def single(call: str, path: str) -> None:
         async def endpoint(request: Request) -> JSONResponse:
             body = await object_body(request)
             intake = get_intake()
@@ -125,13 +125,17 @@ def segment_router(get_intake: Callable[[], Intake]) -> APIRouter:
             message = {**body, "type": call}
             return await intake.accept(project, [message], client_ip(request))
 
+        short = path != call
         router.add_api_route(
-            f"/v1/{call}", endpoint, methods=["POST"], name=f"segment_{call}",
-            responses=_RESPONSES,
+            f"/v1/{path}", endpoint, methods=["POST"], name=f"segment_{path}",
+            responses=_RESPONSES, include_in_schema=not short,
             openapi_extra={"requestBody": {"required": True, "content": {
                 "application/json": {"schema": _MESSAGE_SCHEMA}}}},
         )  # fmt: skip
 
     for call in CALL_TYPES:
-        single(call)
+        single(call, call)
+        # analytics.js (Segment's browser SDK) posts each call to its one-letter path: /v1/t
+        # for track, /v1/p for page and so on.
+        single(call, call[0])
     return router
