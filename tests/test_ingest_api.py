@@ -365,3 +365,26 @@ def test_health_says_when_the_store_is_down(
         assert response.json()["status"] == "unavailable"
         assert "disk full" in response.json()["event_store_error"]
         monkeypatch.undo()
+
+
+def test_browsers_may_send_events_cross_origin_but_not_call_the_api(
+    client: TestClient, project: Project
+) -> None:
+    origin = {"Origin": "https://shop.example.com"}
+    preflight = {**origin, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}  # fmt: skip
+    for path in ("/v1/t", "/v1/batch", "/e/", "/batch/"):
+        answer = client.options(path, headers=preflight)
+        assert answer.status_code == 200, path
+        assert answer.headers["access-control-allow-origin"] == "*"
+    sent = client.post("/v1/t", headers={**origin, "Content-Type": "text/plain"},
+                       content=json.dumps({"event": "x", "anonymousId": "a",
+                                           "writeKey": project.write_key}))  # fmt: skip
+    assert sent.status_code == 200
+    assert sent.headers["access-control-allow-origin"] == "*"
+    # The console's API is same-origin only: no CORS header, so no cross-site script reads it.
+    for path in ("/api/auth/me", "/api/projects"):
+        answer = client.get(path, headers=origin)
+        assert "access-control-allow-origin" not in answer.headers, path
+    refused = client.options("/api/auth/login", headers=preflight)
+    assert "access-control-allow-origin" not in refused.headers

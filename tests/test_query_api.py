@@ -148,7 +148,8 @@ def test_the_result_equals_run_query_in_process(
 
 MISSING = {"error": "Unauthorized",
            "message": "missing API key: send `Authorization: Bearer <key>` (create a key with "
-                      "`userops keys create --project NAME`)"}  # fmt: skip
+                      "`userops keys create --project NAME`), or sign in to the "
+                      "console"}  # fmt: skip
 INVALID = {"error": "Unauthorized", "message": "invalid API key"}
 
 
@@ -363,8 +364,8 @@ def test_openapi_documents_the_spec_and_result_unions(
     assert schemas["TrendsSpec"]["additionalProperties"] is False
     ok_schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok_schema == {"$ref": "#/components/schemas/QueryResult"}
-    assert set(operation["responses"]) == {"200", "400", "401", "404", "413"}  # never a 422
-    assert operation["security"] == [{"bearerAuth": []}]
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "413"}  # no 422
+    assert operation["security"] == [{"bearerAuth": []}, {"sessionCookie": []}]
     for ref in refs(document):  # every reference resolves
         assert ref.removeprefix("#/components/schemas/") in schemas, ref
 

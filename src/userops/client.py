@@ -43,12 +43,13 @@ SpecInput = Mapping[str, Any] | str | bytes | BaseModel
 _ERRORS: dict[str, type[UserOpsError]] = {
     cls.__name__: cls
     for cls in (errors.ConfigError, errors.BadRequest, errors.PayloadTooLarge, errors.NotFound,
-                errors.Conflict, errors.StoreLocked, Unauthorized)
+                errors.Conflict, errors.StoreLocked, Unauthorized, errors.Forbidden,
+                errors.CsrfRejected, errors.RateLimited)
 }  # fmt: skip
 # When the body names none of them (a proxy's error page, say): by status.
 _BY_STATUS: dict[int, type[UserOpsError]] = {
-    400: errors.BadRequest, 401: Unauthorized, 404: errors.NotFound,
-    409: errors.Conflict, 413: errors.PayloadTooLarge,
+    400: errors.BadRequest, 401: Unauthorized, 403: errors.Forbidden, 404: errors.NotFound,
+    409: errors.Conflict, 413: errors.PayloadTooLarge, 429: errors.RateLimited,
 }  # fmt: skip
 
 

@@ -5,9 +5,12 @@
     ├── BadRequest               input is invalid; names the field or line    (400 / exit 2)
     │   └── PayloadTooLarge      over a size limit                            (413 / exit 2)
     ├── Unauthorized             no credential, or a wrong or revoked one     (401 / exit 2)
+    ├── Forbidden                signed in, but the role is too low           (403 / exit 2)
+    │   └── CsrfRejected         a change by cookie without its CSRF token    (403 / exit 2)
     ├── NotFound                 unknown project, person, merge ...           (404 / exit 2)
     ├── Conflict                 the request clashes with current state       (409 / exit 1)
-    └── StoreLocked              another process owns the data directory      (409 / exit 3)
+    ├── StoreLocked              another process owns the data directory      (409 / exit 3)
+    └── RateLimited              too many attempts; ``retry_after`` seconds   (429 / exit 1)
 
 API handlers and the CLI render these in one place each; nothing else maps errors to codes.
 """
@@ -50,6 +53,15 @@ class Unauthorized(UserOpsError):
     exit_code = 2
 
 
+class Forbidden(UserOpsError):
+    status = 403
+    exit_code = 2
+
+
+class CsrfRejected(Forbidden):
+    pass
+
+
 class NotFound(UserOpsError):
     status = 404
     exit_code = 2
@@ -63,3 +75,12 @@ class Conflict(UserOpsError):
 class StoreLocked(UserOpsError):
     status = 409
     exit_code = 3
+
+
+class RateLimited(UserOpsError):
+    status = 429
+    exit_code = 1
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

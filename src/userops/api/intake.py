@@ -65,10 +65,14 @@ class Intake:
         self.limits = limits
         self.max_batch_bytes = max_batch_bytes
         self.metrics = metrics
-        # Write keys and store_client_ip cannot change while the server runs (no command or
-        # route changes them yet), so they are cached.
-        # A miss (a wrong key) is looked up again every time.
+        # Write keys and store_client_ip are cached: they change rarely, and only through this
+        # server's own routes, which call ``forget_keys``. A miss (a wrong key) is looked up
+        # again every time.
         self._keys: dict[str, ProjectKey] = {}
+
+    def forget_keys(self) -> None:
+        """Drop the cached write keys: a rotation or a settings change takes effect at once."""
+        self._keys.clear()
 
     # --- the request as bytes --------------------------------------------------------------
     async def read_body(self, request: Request, decompress: bool = True) -> bytes:

@@ -3,7 +3,8 @@
 The body is a spec as `userops query` and the Python clients take it (any kind that
 ``userops.analysis.query`` knows); the answer is the typed result as JSON. Authentication is
 ``Authorization: Bearer <key>`` with a personal API key of that project (`userops keys create`)
-or the running server's local token (see ``userops.meta.keys``).
+or the running server's local token (see ``userops.meta.keys``), or the console's session
+cookie with its CSRF token; ``userops.api.access`` decides, and any role may query.
 
 Errors are ``{"error", "message", "field"}`` with the status of ``userops.errors``: a bad spec is
 400 naming the spec's field by its JSON path, never FastAPI's 422. A key of another project gets
@@ -11,7 +12,8 @@ the same 404 as a project that does not exist, so a key tells its holder nothing
 it does not open.
 
 The body is read as JSON whatever its Content-Type says (``curl -d`` sends a form type); that
-opens no cross-site hole, since a browser never attaches an Authorization header on its own.
+opens no cross-site hole: a browser never attaches an Authorization header on its own, and a
+cookie-signed POST must carry the CSRF token, which another site cannot read.
 """
 
 from __future__ import annotations
@@ -19,20 +21,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import select
 
 from userops.analysis.query import Result, Spec, parse_spec, run_query
 from userops.analysis.spec import AnalysisResult
-from userops.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized, UserOpsError
-from userops.meta.keys import LocalToken, authenticate
+from userops.api.access import Access, project_access
+from userops.errors import BadRequest, PayloadTooLarge, RateLimited, UserOpsError
+from userops.meta.keys import LocalToken
 from userops.meta.models import Project
-from userops.meta.projects import get_project
 from userops.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -71,28 +72,8 @@ class Querying:
     def stop(self) -> None:
         self.local_token.remove()
 
-    def authorize(self, secret: str, project_name: str) -> Project:
-        """The project this credential may query, or Unauthorized / NotFound."""
-        sessions = self.runtime.sessions
-        if self.local_token.matches(secret):
-            return get_project(sessions, project_name)  # the owner: names the known projects
-        key = authenticate(sessions, secret)
-        with sessions() as session:
-            project = session.scalar(select(Project).where(Project.name == project_name))
-        if project is None or project.id != key.project_id:
-            raise NotFound(f"no project {project_name!r} for this API key", field="project")
-        return project
-
     def run(self, project: Project, body: bytes) -> AnalysisResult:
         return run_query(self.runtime.store, project, parse_spec(body))
-
-
-def bearer_secret(request: Request) -> str:
-    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthorized("missing API key: send `Authorization: Bearer <key>` "
-                           "(create a key with `userops keys create --project NAME`)")  # fmt: skip
-    return secret.strip()
 
 
 async def read_spec_body(request: Request, limit: int = MAX_SPEC_BYTES) -> bytes:
@@ -116,16 +97,22 @@ async def read_spec_body(request: Request, limit: int = MAX_SPEC_BYTES) -> bytes
 
 
 def error_response(exc: UserOpsError) -> JSONResponse:
-    # RFC 6750: a 401 names the scheme the caller should use.
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+    """The error's JSON body and status, for every API route."""
+    headers: dict[str, str] = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"  # RFC 6750: a 401 names the scheme to use
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers or None)
 
 
 _ERRORS = {
     400: "The spec is invalid (`field` is its JSON path, such as `series.0.filters.0.value`) "
          "or the body is not JSON.",
-    401: "No API key, or a wrong or revoked one.",
-    404: "No such project for this key (the same answer whether or not the project exists).",
+    401: "No API key or console session, or a wrong or revoked one.",
+    403: "Signed in by the console's cookie, without the session's `X-CSRF-Token` header.",
+    404: "No such project for this key or account (the same answer whether or not the project "
+         "exists).",
     413: f"Body over {MAX_SPEC_BYTES} bytes.",
 }  # fmt: skip
 
@@ -150,7 +137,7 @@ _OPENAPI: dict[str, Any] = {
         "description": "An analysis spec; `kind` picks the analysis.",
         "content": _json("QuerySpec"),
     },
-    "security": [{"bearerAuth": []}],
+    "security": [{"bearerAuth": []}, {"sessionCookie": []}],
 }
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The analysis' result; `kind` is the spec's.",
@@ -165,16 +152,14 @@ def query_router(querying: Callable[[], Querying]) -> APIRouter:
 
     @router.post("/api/projects/{project}/query", openapi_extra=_OPENAPI, responses=_RESPONSES,
                  response_class=JSONResponse, summary="Run an analysis spec")  # fmt: skip
-    async def query(request: Request) -> Response:
+    async def query(request: Request,
+                    access: Annotated[Access, Depends(project_access("viewer"))]) -> Response:
         """Run one analysis spec on the project's events and return its typed result."""
-        project = str(request.path_params["project"])
+        project = access.project.name
         state = querying()
         try:
-            secret = bearer_secret(request)
-            target = await anyio.to_thread.run_sync(state.authorize, secret, project,
-                                                    limiter=state.limiter)  # fmt: skip
             body = await read_spec_body(request)
-            result = await anyio.to_thread.run_sync(state.run, target, body,
+            result = await anyio.to_thread.run_sync(state.run, access.project, body,
                                                     limiter=state.limiter)  # fmt: skip
         except UserOpsError as exc:
             return error_response(exc)
@@ -219,9 +204,15 @@ def document_query(app: FastAPI) -> None:
         for ref in named["QuerySpec"].get("discriminator", {}).get("mapping", {}).values():
             member = named[ref.rsplit("/", 1)[-1]]
             member["required"] = ["kind", *[f for f in member.get("required", []) if f != "kind"]]
-        components.setdefault("securitySchemes", {})["bearerAuth"] = {
+        schemes = components.setdefault("securitySchemes", {})
+        schemes["bearerAuth"] = {
             "type": "http", "scheme": "bearer",
             "description": "A personal API key (`userops keys create`).",
+        }  # fmt: skip
+        schemes["sessionCookie"] = {
+            "type": "apiKey", "in": "cookie", "name": "userops_session",
+            "description": "The console's sign-in (`POST /api/auth/login`); a state-changing "
+                           "request also sends the session's `X-CSRF-Token` header.",
         }  # fmt: skip
         return document
 

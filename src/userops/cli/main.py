@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from userops.cli import data, demo, keys, persons, projects
+from userops.cli import data, demo, keys, persons, projects, users
 from userops.cli.common import DataDir, handles_errors, settings_for
 from userops.config import SETTINGS
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(projects.app, name="projects")
 app.add_typer(persons.app, name="persons")
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="users")
 data.register(app)
 demo.register(app)
 

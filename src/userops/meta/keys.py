@@ -52,14 +52,19 @@ def secret_sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create_key(sessions: sessionmaker[Session], project_name: str, name: str = "") -> CreatedKey:
-    """A new key for the project; the returned secret is not stored anywhere."""
+def create_key(sessions: sessionmaker[Session], project_name: str, name: str = "",
+               user_id: int | None = None) -> CreatedKey:  # fmt: skip
+    """A new key for the project; the returned secret is not stored anywhere.
+
+    A key with a ``user_id`` acts with that user's role in the project (see
+    ``userops.api.access``); one without, as the CLI makes them, as an analyst.
+    """
     if len(name) > MAX_NAME:
         raise BadRequest(f"key name: at most {MAX_NAME} characters", field="name")
     project = get_project(sessions, project_name)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(project_id=project.id, name=name.strip(), prefix=secret[:SHOWN_CHARS],
-                 secret_sha256=secret_sha256(secret))  # fmt: skip
+                 secret_sha256=secret_sha256(secret), user_id=user_id)  # fmt: skip
     with sessions.begin() as session:
         session.add(key)
     return CreatedKey(key, secret)

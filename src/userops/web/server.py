@@ -15,20 +15,30 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
+from userops.api.auth import auth_router
+from userops.api.cors import IngestionCors
+from userops.api.definitions import definitions_router
+from userops.api.insights import insights_router
 from userops.api.intake import HttpError, Intake
 from userops.api.metrics import CONTENT_TYPE_LATEST, IngestMetrics
+from userops.api.persons import persons_router
 from userops.api.posthog import posthog_router
-from userops.api.query import Querying, document_query, query_router
+from userops.api.query import Querying, document_query, error_response, query_router
 from userops.api.segment import segment_router
+from userops.api.team import team_router
 from userops.config import Settings
+from userops.errors import BadRequest, UserOpsError
 from userops.ingest.flusher import Flusher
 from userops.ingest.log import IngestionLog
 from userops.ingest.parse import limits_from
 from userops.runtime import Runtime
 from userops.store import scalar
 from userops.store.embedded import StoreError
+from userops.web.console import mount_console
 
 
 @dataclass
@@ -69,6 +79,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             app.state.ingestion = Ingestion.start(opened)
             try:
                 app.state.querying = Querying.start(opened)
+                app.state.local_token = app.state.querying.local_token
                 try:
                     yield
                 finally:
@@ -85,10 +96,46 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         ingestion: Ingestion = app.state.ingestion
         return ingestion.intake
 
-    app.include_router(segment_router(intake))
-    app.include_router(posthog_router(intake))
+    ingestion_routers = [segment_router(intake), posthog_router(intake)]
+    for router in ingestion_routers:
+        app.include_router(router)
+    app.add_middleware(IngestionCors, paths=[route.path for router in ingestion_routers
+                                             for route in router.routes
+                                             if isinstance(route, APIRoute)])  # fmt: skip
     app.include_router(query_router(lambda: app.state.querying))
+    app.include_router(auth_router())
+    app.include_router(team_router())
+
+    def current() -> Runtime:
+        opened: Runtime = app.state.runtime
+        return opened
+
+    app.include_router(insights_router(current))
+    app.include_router(persons_router(current))
+    app.include_router(definitions_router(current))
     document_query(app)
+
+    @app.exception_handler(UserOpsError)
+    async def failed(request: Request, exc: UserOpsError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+        # Still the documented error shape, for the console to show; Starlette logs the
+        # traceback after this answer is sent.
+        return JSONResponse({"error": "InternalError", "message": "the request failed "
+                             "unexpectedly; the server's log has the details"},
+                            status_code=500)  # fmt: skip
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's 422 as the API's 400 naming the field, like every other bad input.
+        first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            return error_response(BadRequest("the body is not valid JSON", field="(body)"))
+        field = ".".join(str(part) for part in first.get("loc", ())[1:]) or "(body)"
+        text = f"{field}: {first.get('msg', 'invalid')}"
+        return error_response(BadRequest(text, field=field))
 
     @app.exception_handler(HttpError)
     async def refused(request: Request, exc: HttpError) -> JSONResponse:
@@ -120,6 +167,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         ingestion: Ingestion = app.state.ingestion
         return Response(ingestion.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    mount_console(app)  # last: its catch-all answers only what no route above did
     return app
 
 

@@ -1,0 +1,140 @@
+"""Data management over REST: which events and properties the project's data holds, and SDK
+snippets that send to this server.
+
+    GET /api/projects/{project}/event-definitions?days=30
+        [{"name", "count", "persons", "first_seen", "last_seen"}], most events first
+    GET /api/projects/{project}/property-definitions?event=NAME&days=30
+        [{"name", "type", "count", "last_seen", "examples"}] (every event's when no event)
+    GET /api/projects/{project}/person-properties              the same shape, for traits
+    GET /api/projects/{project}/snippets
+        {"host", "write_key", "segment", "posthog", "segment_python", "posthog_python"}
+
+Any member reads all of these; the write key is in the snippets, since installing an SDK needs
+it (it only sends events). What the numbers mean is ``userops.analysis.definitions``'s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from userops.analysis import definitions
+from userops.api.access import Access, project_access
+from userops.runtime import Runtime
+from userops.schema.times import iso
+
+Reader = Annotated[Access, Depends(project_access("viewer"))]
+Days = Annotated[int, Query(ge=1, le=definitions.MAX_DAYS)]
+
+
+def property_json(found: definitions.PropertyDefinition) -> dict[str, Any]:
+    return {"name": found.name, "type": found.type, "count": found.count,
+            "last_seen": iso(found.last_seen), "examples": found.examples}  # fmt: skip
+
+
+def snippets(host: str, write_key: str) -> dict[str, str]:
+    """Install code for the browser and Python SDKs of Segment and PostHog, sending here.
+
+    Values go in as JSON string literals, which JavaScript and Python both read, so nothing in
+    a Host header can break out of its string.
+    """
+    key, url = json.dumps(write_key), json.dumps(host)
+    parts = urlsplit(host)
+    # analytics.js takes the API host without its scheme; given its settings here, it asks
+    # no Segment CDN for them.
+    api_host, protocol = json.dumps(parts.netloc + "/v1"), json.dumps(parts.scheme or "https")
+    segment = f"""// npm install @segment/analytics-next
+import {{ AnalyticsBrowser }} from '@segment/analytics-next'
+
+export const analytics = AnalyticsBrowser.load({{
+  writeKey: {key},
+  cdnSettings: {{
+    integrations: {{
+      'Segment.io': {{ apiKey: {key}, apiHost: {api_host}, protocol: {protocol} }},
+    }},
+  }},
+}})
+
+analytics.identify('user-1', {{ email: 'user@example.com' }})
+analytics.track('order_completed', {{ revenue: 99 }})
+"""
+    posthog = f"""// npm install posthog-js
+import posthog from 'posthog-js'
+
+posthog.init({key}, {{
+  api_host: {url},
+  // This server takes events; it has no feature flags, surveys or recordings to load.
+  advanced_disable_flags: true,
+  disable_surveys: true,
+  disable_session_recording: true,
+}})
+
+posthog.identify('user-1', {{ email: 'user@example.com' }})
+posthog.capture('order_completed', {{ revenue: 99 }})
+"""
+    segment_python = f"""# pip install segment-analytics-python
+from segment.analytics import Client
+
+analytics = Client({key}, host={url})
+analytics.identify(user_id="user-1", traits={{"email": "user@example.com"}})
+analytics.track(user_id="user-1", event="order_completed", properties={{"revenue": 99}})
+analytics.flush()
+"""
+    posthog_python = f"""# pip install posthog
+from posthog import Posthog
+
+posthog = Posthog({key}, host={url})
+posthog.capture("order_completed", distinct_id="user-1", properties={{"revenue": 99}})
+posthog.flush()
+"""
+    return {"host": host, "write_key": write_key, "segment": segment, "posthog": posthog,
+            "segment_python": segment_python, "posthog_python": posthog_python}  # fmt: skip
+
+
+def definitions_router(runtime: Callable[[], Runtime]) -> APIRouter:
+    router = APIRouter(tags=["data"])
+    base = "/api/projects/{project}"
+
+    @router.get(base + "/event-definitions", summary="Event names with volumes, most first")
+    def event_definitions(access: Reader, days: Days = 30) -> list[dict[str, Any]]:
+        """``count`` and ``persons`` over the last ``days`` local days (today included);
+        ``first_seen`` and ``last_seen`` over all time, so an event that stopped arriving
+        still shows, with count 0."""
+        project = access.project
+        since = definitions.window_start(project.timezone, days)
+        found = definitions.event_definitions(runtime().store, project.id, since)
+        return [{"name": d.name, "count": d.count, "persons": d.persons,
+                 "first_seen": iso(d.first_seen), "last_seen": iso(d.last_seen)}
+                for d in found]  # fmt: skip
+
+    @router.get(base + "/property-definitions", summary="Event properties: type, volume, examples")
+    def property_definitions(
+        access: Reader,
+        event: Annotated[str | None, Query(max_length=400)] = None,
+        days: Days = 30,
+    ) -> list[dict[str, Any]]:
+        """Properties of the events named ``event`` (of every event when it is left out or
+        blank) in the last ``days`` local days, with the promoted context keys (``$os``,
+        ``$utm_source``, ...) that filters read."""
+        project = access.project
+        since = definitions.window_start(project.timezone, days)
+        name = event if event is not None and event.strip() else None
+        found = definitions.property_definitions(runtime().store, project.id, since, name)
+        return [property_json(d) for d in found]
+
+    @router.get(base + "/person-properties", summary="Person traits: type, persons, examples")
+    def person_properties(access: Reader) -> list[dict[str, Any]]:
+        """Persons' current traits; ``count`` is how many persons have the trait."""
+        found = definitions.person_properties(runtime().store, access.project.id)
+        return [property_json(d) for d in found]
+
+    @router.get(base + "/snippets", summary="SDK install code pointing at this server")
+    def sdk_snippets(request: Request, access: Reader) -> dict[str, str]:
+        host = str(request.base_url).rstrip("/")
+        return snippets(host, access.project.write_key)
+
+    return router
