@@ -1,0 +1,122 @@
+import { AutoComplete, Button, Input, InputNumber, Select, Space } from 'antd';
+import { CloseOutlined, FilterOutlined, PlusOutlined } from '@ant-design/icons';
+import type { Operator, PropertyType } from '../api/types';
+import { useProject } from '../auth/project';
+import { usePropertyDefinitions } from '../hooks/useDefinitions';
+import { useI18n } from '../i18n';
+import {
+  emptyFilter, LIST_VALUE, NO_VALUE, NUMERIC, OPERATORS,
+} from '../spec/builders';
+import type { FilterDraft } from '../spec/builders';
+
+// Context columns promoted from the SDKs' context, readable as event properties.
+const PROMOTED = ['$utm_source', '$utm_medium', '$utm_campaign', '$os', '$browser',
+  '$device_type', '$app_version', '$country'];
+
+export function PropertyKeyInput({ type, event, value, onChange, testId }: {
+  type: PropertyType; event?: string | null; value: string; onChange: (key: string) => void;
+  testId?: string;
+}) {
+  const { t } = useI18n();
+  const { project } = useProject();
+  const definitions = usePropertyDefinitions(project.name, type, event);
+  const names = definitions.map((d) => d.name);
+  if (type === 'event') names.push(...PROMOTED.filter((p) => !names.includes(p)));
+  const options = names
+    .filter((n) => !value || n.toLowerCase().includes(value.toLowerCase()))
+    .slice(0, 200).map((n) => ({ value: n }));
+  return (
+    <AutoComplete
+      data-testid={testId}
+      style={{ width: 180 }}
+      value={value}
+      options={options}
+      placeholder={t('filter.key')}
+      onChange={(next: string) => onChange(next)}
+    />
+  );
+}
+
+function ValueInput({ draft, onChange, testId }: {
+  draft: FilterDraft; onChange: (value: string | string[]) => void; testId: string;
+}) {
+  const { t } = useI18n();
+  const { operator, value } = draft;
+  if (NO_VALUE.has(operator)) return null;
+  const list = Array.isArray(value) ? value : value ? [value] : [];
+  if (LIST_VALUE.has(operator)) {
+    return (
+      <Select mode="tags" style={{ minWidth: 180 }} placeholder={t('filter.values')}
+        data-testid={testId} value={list} onChange={(next: string[]) => onChange(next)}
+        tokenSeparators={[',']} open={false} />
+    );
+  }
+  if (operator === 'between') {
+    const [low = '', high = ''] = list;
+    const set = (i: 0 | 1, v: number | null) => {
+      const next = [low, high];
+      next[i] = v === null ? '' : String(v);
+      onChange(next);
+    };
+    return (
+      <Space.Compact data-testid={testId}>
+        <InputNumber placeholder={t('filter.low')} value={low === '' ? null : Number(low)}
+          onChange={(v) => set(0, v)} />
+        <InputNumber placeholder={t('filter.high')} value={high === '' ? null : Number(high)}
+          onChange={(v) => set(1, v)} />
+      </Space.Compact>
+    );
+  }
+  if (NUMERIC.has(operator)) {
+    const text = list[0] ?? '';
+    return (
+      <InputNumber data-testid={testId} style={{ width: 140 }} placeholder={t('filter.value')}
+        value={text === '' ? null : Number(text)}
+        onChange={(v) => onChange(v === null ? '' : String(v))} />
+    );
+  }
+  return (
+    <Input data-testid={testId} style={{ width: 180 }} placeholder={t('filter.value')}
+      value={list[0] ?? ''} onChange={(e) => onChange(e.target.value)} />
+  );
+}
+
+/** Property filters: type, key, operator and a value input that fits the operator. */
+export function FiltersEditor({ value, onChange, event, testId = 'filters', compact = false }: {
+  value: FilterDraft[]; onChange: (filters: FilterDraft[]) => void; event?: string | null;
+  testId?: string; compact?: boolean;
+}) {
+  const { t } = useI18n();
+  const update = (i: number, patch: Partial<FilterDraft>) =>
+    onChange(value.map((f, n) => (n === i ? { ...f, ...patch } : f)));
+  return (
+    <div data-testid={testId}>
+      {value.map((filter, i) => (
+        <Space key={i} wrap style={{ marginBottom: 8 }} data-testid={`${testId}-row-${i}`}>
+          <FilterOutlined style={{ color: '#8c8c8c' }} />
+          <Select<PropertyType> style={{ width: 120 }} value={filter.type}
+            onChange={(type) => update(i, { type })}
+            options={[{ value: 'event', label: t('filter.event') },
+              { value: 'person', label: t('filter.person') }]} />
+          <PropertyKeyInput type={filter.type} event={event} value={filter.key}
+            testId={`${testId}-key-${i}`} onChange={(key) => update(i, { key })} />
+          <Select<Operator> style={{ width: 140 }} value={filter.operator}
+            data-testid={`${testId}-op-${i}`}
+            onChange={(operator) => update(i, {
+              operator,
+              value: LIST_VALUE.has(operator) || operator === 'between' ? [] : '',
+            })}
+            options={OPERATORS.map((op) => ({ value: op, label: t(`op.${op}`) }))} />
+          <ValueInput draft={filter} testId={`${testId}-value-${i}`}
+            onChange={(v) => update(i, { value: v })} />
+          <Button type="text" icon={<CloseOutlined />} aria-label={t('filter.remove')}
+            onClick={() => onChange(value.filter((_, n) => n !== i))} />
+        </Space>
+      ))}
+      <Button size={compact ? 'small' : 'middle'} type="dashed" icon={<PlusOutlined />}
+        data-testid={`${testId}-add`} onClick={() => onChange([...value, emptyFilter()])}>
+        {t('filter.add')}
+      </Button>
+    </div>
+  );
+}
