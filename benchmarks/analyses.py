@@ -141,6 +141,33 @@ def cases(last_day: dt.date) -> list[Case]:
             "AND e.timestamp < {end:DateTime64(3, 'UTC')} GROUP BY day ORDER BY day",
             window,
         ),
+        Case(
+            "trends: daily unique persons by channel (breakdown, top 5 + $other)",
+            {"kind": "trends", "date_range": dates, "interval": "day",
+             "series": [{"event": "view_item", "math": "unique_persons"}],
+             "breakdown": {"key": "$utm_source", "limit": 5}},
+            # One scan: states per (channel, day), channels ranked by events (ties by name),
+            # those after the top 5 merged as $other, per day and over the range.
+            f"""
+            SELECT if(rank <= 5, channel, '$other') AS value, day, uniqExactMerge(s),
+                   min(rank)
+            FROM (
+                SELECT channel, day, s, dense_rank() OVER (ORDER BY n DESC, channel) AS rank
+                FROM (
+                    SELECT channel, day, s, sum(n) OVER (PARTITION BY channel) AS n
+                    FROM (
+                        SELECT if(e.utm_source = '', '$none', e.utm_source) AS channel,
+                               toDate(e.timestamp, {{tz:String}}) AS day,
+                               uniqExactState({RESOLVED_PERSON}) AS s, count() AS n
+                        {scope} AND e.event = 'view_item'
+                        GROUP BY channel, day
+                    )
+                )
+            )
+            GROUP BY GROUPING SETS ((value, day), (value))
+            """,  # noqa: S608
+            window,
+        ),
     ]  # fmt: skip
     tracked = f"{scope} AND e.type IN ('track', 'page', 'screen')"
     out.append(Case(
@@ -219,6 +246,8 @@ def cases(last_day: dt.date) -> list[Case]:
     if "funnel" in KINDS:
         funnel_end = end + dt.timedelta(days=7)
         steps = ", ".join(f"e.event = '{name}'" for name in FUNNEL)
+        # (windowFunnel alone answers less than the runner: levels at second precision, no
+        # time to convert, which the runner adds for its converted persons.)
         out.append(Case(
             "funnel: 4 steps, 7-day window (windowFunnel)",
             {"kind": "funnel", "date_range": dates, "window": {"value": 7, "unit": "day"},
@@ -261,6 +290,30 @@ def cases(last_day: dt.date) -> list[Case]:
             GROUP BY cohort, k ORDER BY cohort, k
             """,  # noqa: S608
             {**window, "last": last_day, "retention_end": end + dt.timedelta(days=14)},
+        ))  # fmt: skip
+        out.append(Case(
+            "retention: first time, 30 daily cohorts x 14 days (per-person arrays)",
+            {"kind": "retention", "date_range": dates, "period": "day", "periods": 14,
+             "start": {"event": None}, "return_event": {"event": None},
+             "start_mode": "first_time", "mode": "bounded"},
+            # A person's cohort is the day of their first tracked event ever (so all history
+            # up to the range's end is read); returns are the days after it, to today.
+            f"""
+            SELECT cohort, sumForEach(arrayMap(k -> toUInt32(has(days, cohort + k)),
+                                               range(1, 15))), count()
+            FROM (
+                SELECT toDate(min(e.timestamp), {{tz:String}}) AS cohort,
+                       groupUniqArrayIf(toDate(e.timestamp, {{tz:String}}),
+                                        e.timestamp >= {{returns:DateTime64(3, 'UTC')}}) AS days
+                FROM {RESOLVED_EVENTS}
+                WHERE e.project_id = {{project:UInt32}}
+                  AND e.timestamp < {{end:DateTime64(3, 'UTC')}}
+                  AND e.type IN ('track', 'page', 'screen')
+                GROUP BY {RESOLVED_PERSON}
+            ) WHERE cohort >= {{first:Date}}
+            GROUP BY cohort ORDER BY cohort
+            """,  # noqa: S608
+            {**window, "first": first_30, "returns": start + dt.timedelta(days=1)},
         ))  # fmt: skip
     return out
 

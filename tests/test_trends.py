@@ -534,6 +534,31 @@ def test_breakdown_other_and_none(runtime: Runtime) -> None:
     assert header[1:3] == ["view (ios)", "view ($none)"]
 
 
+@pytest.mark.parametrize("math", ["total", "unique_persons", "per_person_avg", "sum", "median"])
+def test_one_series_ranks_its_breakdown_values_in_its_own_query(runtime: Runtime,
+                                                               math: str) -> None:  # fmt: skip
+    """One series picks the top values from its own rows; a second series that matches
+    nothing sends the ranking to a query of its own. The lines agree, a literal "$other"
+    value among the top taking in the rest, ties by value, as do the compared periods."""
+    values = [{"a": "$other"}] * 3 + [{"a": "ios", "b": 2}] * 2 + [{"a": "web"}] * 2 \
+        + [{}, {"a": "mac", "b": 5}, {"a": 1}]  # fmt: skip
+    events = [entry("view", n % 4, f"2026-11-0{1 + n % 3} 12:00", **props)
+              for n, props in enumerate(values)]  # fmt: skip
+    events += [entry("view", 7, "2026-10-30 12:00", a="web", b=1)]
+    project = shop(runtime, events)
+    series = EventSeries(event="view", math=math, property="b" if math in ("sum", "median")
+                         else None)  # type: ignore[arg-type]  # fmt: skip
+    one = TrendsSpec(date_range=NOV, breakdown=Breakdown(key="a", limit=3), series=[series],
+                     compare=True)  # fmt: skip
+    two = one.model_copy(update={"series": [series, EventSeries(event="nothing")]})
+    alone, beside = run_trends(runtime.store, project, one), run_trends(runtime.store, project,
+                                                                          two)  # fmt: skip
+    assert [s.breakdown_value for s in alone.series] == ["$other", "ios", "web"]
+    assert alone.series == beside.series[:3]
+    assert alone.previous is not None and beside.previous is not None
+    assert alone.previous.series == beside.previous.series[:3]
+
+
 def test_compare_returns_the_previous_period_with_its_own_buckets(runtime: Runtime) -> None:
     project = shop(runtime, [entry("view", 1, "2026-10-30 12:00"),
                              entry("view", 1, "2026-11-02 12:00")])  # fmt: skip

@@ -207,7 +207,8 @@ def _query(
     returns = (start_of(first + 1), min(back_end, horizon))
     q = Scope(project.id, timezone)
     value = q.breakdown_value(spec.breakdown) if spec.breakdown is not None else "''"
-    persons, columns, join = _per_person(spec, _events(q, spec, starts, returns, value), value)
+    events, every_start = _events(q, spec, starts, returns, value)
+    persons, columns, join = _per_person(spec, events, value, every_start)
     periods = q.param(spec.periods, "UInt32")
     low, high = q.param(first, "Int32"), q.param(last, "Int32")
     hit = _returns(spec)[1]
@@ -274,20 +275,37 @@ def _carried(spec: RetentionSpec) -> str | None:
 def _events(
     q: Scope, spec: RetentionSpec, starts: tuple[dt.datetime, dt.datetime],
     returns: tuple[dt.datetime, dt.datetime], value: str,
-) -> str:  # fmt: skip
+) -> tuple[str, bool]:  # fmt: skip
     """The start and return events, flagged, with their period and what the breakdown
-    needs: the person's value, or the event's order and raw column."""
-    upper = q.param(max(starts[1], returns[1]), _UTC)
-    if spec.start_mode == "first_time":  # the first start ever: earlier events count too
-        start_window = f"e.timestamp < {q.param(starts[1], _UTC)}"
-        scan = f"e.timestamp < {upper}"
+    needs: the person's value, or the event's order and raw column; and whether every event
+    read is a start event. (Conditions the scan already implies are left out, and a start
+    event that is also the return event is tested once: measurably cheaper.)"""
+    low = None if spec.start_mode == "first_time" else min(starts[0], returns[0])
+    high = max(starts[1], returns[1])
+    # first_time: the first start ever, so earlier events count too
+    scan = [*([] if low is None else [f"e.timestamp >= {q.param(low, _UTC)}"]),
+            f"e.timestamp < {q.param(high, _UTC)}"]  # fmt: skip
+
+    def within(window: tuple[dt.datetime, dt.datetime] | tuple[None, dt.datetime]) -> list[str]:
+        begin, end = window
+        return [*([] if begin is None or (low is not None and begin <= low)
+                  else [f"e.timestamp >= {q.param(begin, _UTC)}"]),
+                *([] if end >= high else [f"e.timestamp < {q.param(end, _UTC)}"])]  # fmt: skip
+
+    start_window = within((None, starts[1]) if spec.start_mode == "first_time" else starts)
+    return_window = within(returns)
+    start_match = _matches(q, spec.start)
+    if spec.start == spec.return_event:  # the WHERE tests the event, the flags only times
+        is_start = " AND ".join(start_window) or "1"
+        is_return = " AND ".join(return_window) or "1"
+        either = start_match if "1" in (is_start, is_return) \
+            else f"{start_match} AND ({is_start} OR {is_return})"  # fmt: skip
     else:
-        start_window = q.window(*starts)
-        scan = f"e.timestamp >= {q.param(min(starts[0], returns[0]), _UTC)} " \
-               f"AND e.timestamp < {upper}"  # fmt: skip
-    is_start = f"{_matches(q, spec.start)} AND {start_window}"
-    is_return = f"{_matches(q, spec.return_event)} AND {q.window(*returns)}"
-    shared = q.where(spec.filters)
+        is_start = " AND ".join([start_match, *start_window])
+        is_return = " AND ".join([_matches(q, spec.return_event), *return_window])
+        either = "(is_start OR is_return)"
+    every_start = is_start == "1"
+    shared = [q.where(spec.filters)] if spec.filters else []
     carried, extra = _carried(spec), ""
     if carried is not None:  # `if` skips the work for return-only events
         extra = f", if(is_start, {_ORDER}, '') AS order_key, if(is_start, e.{carried}, '') AS raw"
@@ -296,16 +314,17 @@ def _events(
     period = _INDEX[spec.period] % "e.timestamp"
     if spec.start_mode == "first_time":  # the cohort comes from the time: only returns need it
         period = f"if(is_return, {period}, 0)"
+    where = " AND ".join(["e.project_id = {project:UInt32}", *scan, *shared, either])
     return f"""
         SELECT {q.person} AS person, {period} AS period, {is_start} AS is_start,
                {is_return} AS is_return, e.timestamp AS ts{extra}
         FROM {q.from_events()}
-        WHERE e.project_id = {{project:UInt32}} AND {scan} AND {shared}
-          AND (is_start OR is_return)
-    """  # noqa: S608
+        WHERE {where}
+    """, every_start  # noqa: S608  # fmt: skip
 
 
-def _per_person(spec: RetentionSpec, events: str, value: str) -> tuple[str, str, str]:
+def _per_person(spec: RetentionSpec, events: str, value: str,
+                every_start: bool = False) -> tuple[str, str, str]:  # fmt: skip
     """Per person: their cohorts with breakdown values, and their return periods as a bitmap
     (``returns``) or the latest one (``last_return``). Also the columns (cohort, value,
     is_first) of one row per person and cohort, and what follows FROM to make those rows.
@@ -317,6 +336,8 @@ def _per_person(spec: RetentionSpec, events: str, value: str) -> tuple[str, str,
     if spec.start_mode == "first_time":
         # NULL, then -1, for a person with no start event: no cohort
         cohort = f"ifNull({_INDEX[spec.period] % 'minIfOrNull(ts, is_start)'}, -1)"
+        if every_start:  # (no Nullable: measurably cheaper)
+            cohort = _INDEX[spec.period] % "min(ts)"
         if carried is None:  # the person's value (or none): any start event has it
             return f"""
                 SELECT {cohort} AS cohort, {person_value} AS person_value, {back}
@@ -355,4 +376,5 @@ def _matches(q: Scope, event: RetentionEvent) -> str:
     """The condition for one start or return event: its name (or any tracked event) and its
     own filters."""
     name = TRACKED if event.event is None else q.event_is(event.event)
-    return f"({name}) AND {q.where(event.filters)}"
+    # (No "AND 1" without filters: it measurably slows ClickHouse's plan.)
+    return f"({name}) AND {q.where(event.filters)}" if event.filters else f"({name})"

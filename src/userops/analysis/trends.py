@@ -32,6 +32,10 @@ values so that its lines match.
 
 Each series is one query that computes its buckets and its total in one scan: per-bucket
 aggregate states merged again by GROUPING SETS, so the total costs a merge of a few states.
+With a breakdown, a lone series over the range's events (not wau / mau / first_time) also
+picks the values in that scan: states per raw value and bucket, the values ranked by their
+events with window functions, the rest merged into ``$other``. Otherwise one query ranks the
+values first (``top_values``).
 """
 
 from __future__ import annotations
@@ -304,12 +308,19 @@ def run_trends(
     top values and beside the previous period when the spec asks."""
     today = today or dt.datetime.now(ZoneInfo(project.timezone)).date()
     dates = spec.date_range.dates(today)
+    values: list[str] | None = None
+    measured: list[dict[str, _Measured]] | None = None
+    if spec.breakdown is not None and _ranks_itself(spec):
+        # One scan: the series per raw value, with the top values picked from the same rows.
+        values, first = _measure_ranked(store, project, spec, spec.series[0], dates)
+        measured = [first]
+    elif spec.breakdown is not None:
+        values = _breakdown_values(store, project, spec, dates)
     # The previous period is split by this period's values, so its lines match these.
-    values = _breakdown_values(store, project, spec, dates) if spec.breakdown else None
     previous = None
     if spec.compare:
         previous = _period(store, project, spec, spec.date_range.previous(today), values)
-    return _period(store, project, spec, dates, values, previous)
+    return _period(store, project, spec, dates, values, previous, measured)
 
 
 @dataclass
@@ -327,13 +338,18 @@ def _period(
     dates: tuple[dt.date, dt.date],
     values: list[str] | None,
     previous: TrendsResult | None = None,
+    measured: list[dict[str, _Measured]] | None = None,
 ) -> TrendsResult:
+    """The period's lines; ``measured`` holds the series already measured, in order."""
     labels = bucket_labels(*dates, spec.interval, project.timezone)
     keys: Sequence[str | None] = values if values is not None else [None]
     lines: list[list[SeriesResult]] = []  # per series, one line per breakdown value
-    for series in spec.series:
-        measured = _measure(store, project, spec, series, dates, values)
-        lines.append([_line(project, series, measured.get(key or "", _Measured()), labels, key)
+    for n, series in enumerate(spec.series):
+        if measured is not None and n < len(measured):
+            found = measured[n]
+        else:
+            found = _measure(store, project, spec, series, dates, values)
+        lines.append([_line(project, series, found.get(key or "", _Measured()), labels, key)
                       for key in keys])  # fmt: skip
     formulas = [_formula_line(formula, [line[k] for line in lines], key)
                 for formula in spec.formulas for k, key in enumerate(keys)]  # fmt: skip
@@ -403,8 +419,13 @@ def _measure(
         sql = _first_time_sql(q, project, spec, series, dates, split)
     else:
         sql = _bucket_sql(q, project, spec, series, dates, split)
+    return _measured(rows(store, sql, q.params))
+
+
+def _measured(found: Sequence[Sequence[Any]]) -> dict[str, _Measured]:
+    """Rows (value, bucket, whole, number, ...) by breakdown value."""
     out: dict[str, _Measured] = {}
-    for value, bucket, whole, number in rows(store, sql, q.params):
+    for value, bucket, whole, number, *_ in found:
         measured = out.setdefault(str(value), _Measured())
         clean = None if number is None or not _math.isfinite(number) else float(number)
         if whole:
@@ -412,6 +433,44 @@ def _measure(
         else:
             measured.buckets[str(bucket)] = clean
     return out
+
+
+def _ranks_itself(spec: TrendsSpec) -> bool:
+    """Whether the one series' own query can pick the breakdown's values: its events are
+    exactly those the values are ranked by (one series; a math over the range's events)."""
+    return len(spec.series) == 1 and spec.series[0].math not in (*ROLLING_DAYS, "first_time")
+
+
+def _measure_ranked(store: EventStore, project: Project, spec: TrendsSpec, series: EventSeries,
+                    dates: tuple[dt.date, dt.date]) -> tuple[list[str], dict[str, _Measured]]:
+    """The breakdown's values (as ``_breakdown_values`` picks them) and the series split by
+    them, from one scan: per (raw value, bucket) the aggregate state and the event count;
+    the raw values ranked by their events in the range (ties by value); all beyond the top
+    ``limit`` merged into ``$other``. Rows carry each line's best rank, which orders them."""
+    assert spec.breakdown is not None
+    q = Scope(project.id, project.timezone)
+    value = q.breakdown_value(spec.breakdown)
+    limit, other = q.param(spec.breakdown.limit, "UInt32"), q.param(OTHER, "String")
+    state, merge = _state(q, project, series)
+    columns = "s, n" if series.math == "per_person_avg" else "s"
+    sql = f"""
+        SELECT value, bucket, grouping(bucket) AS whole, {merge} AS v, min(rank) AS first
+        FROM (
+            SELECT if(rank <= {limit}, raw, {other}) AS value, bucket, {columns}, rank
+            FROM (
+                SELECT raw, bucket, {columns},
+                       dense_rank() OVER (ORDER BY events DESC, raw) AS rank
+                FROM (
+                    SELECT raw, bucket, {columns}, sum(c) OVER (PARTITION BY raw) AS events
+                    FROM ({_grouped(q, project, spec, series, dates, value, state, True)})
+                )
+            )
+        )
+        GROUP BY GROUPING SETS ((value, bucket), (value))
+    """  # noqa: S608
+    found = rows(store, sql, q.params)
+    ranks = {str(row[0]): int(row[4]) for row in found}
+    return sorted(ranks, key=lambda v: (ranks[v], v)), _measured(found)
 
 
 def _matching(q: Scope, project: Project, series: EventSeries,
@@ -435,25 +494,42 @@ def _source(q: Scope, spec: TrendsSpec, series: EventSeries) -> str:
     return q.from_events() if needs_person else "events AS e"
 
 
+def _state(q: Scope, project: Project, series: EventSeries) -> tuple[str, str]:
+    """The series' per-bucket aggregate state (columns ``s``, and ``n`` for per_person_avg)
+    and how the buckets' states combine."""
+    if series.math in _AGGREGATES:
+        state, merge = _AGGREGATES[series.math]
+        return state.format(x=q.number("event", series.property or project.revenue_property)), \
+            merge  # fmt: skip
+    state, merge = _COUNTS[series.math]
+    return state.format(person=q.person), merge
+
+
+def _grouped(q: Scope, project: Project, spec: TrendsSpec, series: EventSeries,
+             dates: tuple[dt.date, dt.date], split: str | None, state: str,
+             ranked: bool = False) -> str:  # fmt: skip
+    """The series' aggregate state per bucket, or per split ``value`` and bucket; ``ranked``:
+    per ``raw`` value and bucket, with the group's event count ``c``."""
+    window = day_range(project.timezone, *dates)
+    matching = _matching(q, project, series, [*spec.filters, *series.filters])
+    name = "raw" if ranked else "value"
+    inner = f"{split} AS {name}, " if split else ""
+    count = ", count() AS c" if ranked else ""
+    return f"""
+        SELECT {inner}{bucket_sql(spec.interval)} AS bucket, {state} AS s{count}
+        FROM {_source(q, spec, series)} WHERE {q.base(*window)} AND {matching}
+        GROUP BY {f"{name}, " if split else ""}bucket
+    """  # noqa: S608
+
+
 def _bucket_sql(q: Scope, project: Project, spec: TrendsSpec, series: EventSeries,
                 dates: tuple[dt.date, dt.date], split: str | None) -> str:  # fmt: skip
     """Per-bucket aggregate states, merged per bucket and over the range by GROUPING SETS."""
-    window = day_range(project.timezone, *dates)
-    matching = _matching(q, project, series, [*spec.filters, *series.filters])
-    if series.math in _AGGREGATES:
-        state, merge = _AGGREGATES[series.math]
-        state = state.format(x=q.number("event", series.property or project.revenue_property))
-    else:
-        state, merge = _COUNTS[series.math]
-        state = state.format(person=q.person)
-    inner = f"{split} AS value, " if split else ""
+    state, merge = _state(q, project, series)
+    inner = _grouped(q, project, spec, series, dates, split, state)
     return f"""
         SELECT {_value(split)}, bucket, grouping(bucket) AS whole, {merge} AS v
-        FROM (
-            SELECT {inner}{bucket_sql(spec.interval)} AS bucket, {state} AS s
-            FROM {_source(q, spec, series)} WHERE {q.base(*window)} AND {matching}
-            GROUP BY {"value, " if split else ""}bucket
-        )
+        FROM ({inner})
         GROUP BY {_sets(split)}
     """  # noqa: S608
 
