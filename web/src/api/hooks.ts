@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from './client';
+import { takePrefetched } from './prefetch';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -13,7 +14,8 @@ function asApiError(exc: unknown): ApiError {
   return exc instanceof ApiError ? exc : new ApiError(0, 'error', String(exc));
 }
 
-/** GET `path` (null: nothing yet), again whenever it changes or on reload(). */
+/** GET `path` (null: nothing yet), again whenever it changes or on reload(); the first time
+ * it takes the answer to a boot prefetch of the same path, if one is on its way. */
 export function useGet<T>(path: string | null): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | null>(null);
@@ -27,8 +29,12 @@ export function useGet<T>(path: string | null): Loaded<T> {
     const controller = new AbortController();
     setLoading(true);
     setError(null);
-    api.get<T>(path, controller.signal).then(
-      (value) => { setData(value); setLoading(false); },
+    (takePrefetched<T>(path) ?? api.get<T>(path, controller.signal)).then(
+      (value) => {
+        if (controller.signal.aborted) return;
+        setData(value);
+        setLoading(false);
+      },
       (exc: unknown) => {
         if (controller.signal.aborted) return;
         setError(asApiError(exc));
@@ -42,22 +48,22 @@ export function useGet<T>(path: string | null): Loaded<T> {
 }
 
 /** POST a query body on demand (run()), keeping the latest answer; an older answer that
- * arrives after a newer run is dropped. */
+ * arrives after a newer run is dropped. `answer`: the same POST already sent (a prefetch). */
 export function usePost<B, T>(path: string | null): {
   data: T | undefined; error: ApiError | null; loading: boolean;
-  run: (body: B) => Promise<T | undefined>; reset: () => void;
+  run: (body: B, answer?: Promise<T>) => Promise<T | undefined>; reset: () => void;
 } {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | null>(null);
   const [loading, setLoading] = useState(false);
   const serial = useRef(0);
-  const run = useCallback(async (body: B) => {
+  const run = useCallback(async (body: B, answer?: Promise<T>) => {
     if (path === null) return undefined;
     const mine = ++serial.current;
     setLoading(true);
     setError(null);
     try {
-      const value = await api.post<T>(path, body);
+      const value = await (answer ?? api.post<T>(path, body));
       if (mine === serial.current) { setData(value); setLoading(false); }
       return value;
     } catch (exc) {

@@ -15,7 +15,9 @@ export function EventSelect({ value, onChange, allowAny = false, allowOrder = fa
 }) {
   const { t } = useI18n();
   const { project } = useProject();
-  const definitions = useEventDefinitions(project.name);
+  // Fetched after the screen's first query (see useDefinitions), at once if the picker is opened.
+  const [opened, setOpened] = useState(false);
+  const definitions = useEventDefinitions(project.name, opened);
   const [search, setSearch] = useState('');
   const options = useMemo(() => {
     const list: { value: string; label: string }[] = [];
@@ -36,6 +38,8 @@ export function EventSelect({ value, onChange, allowAny = false, allowOrder = fa
       value={value === null ? (allowAny ? ANY : undefined) : value || undefined}
       options={options}
       onSearch={setSearch}
+      onFocus={() => setOpened(true)}
+      onOpenChange={(open) => { if (open) setOpened(true); }}
       onChange={(next: string) => { setSearch(''); onChange(next === ANY ? null : next); }}
       filterOption={(input, option) =>
         String(option?.label ?? '').toLowerCase().includes(input.toLowerCase())}

@@ -1,4 +1,5 @@
 import { AutoComplete, Button, Input, InputNumber, Select, Space } from 'antd';
+import { useState } from 'react';
 import { CloseOutlined, FilterOutlined, PlusOutlined } from '@ant-design/icons';
 import type { Operator, PropertyType } from '../api/types';
 import { useProject } from '../auth/project';
@@ -19,7 +20,10 @@ export function PropertyKeyInput({ type, event, value, onChange, testId }: {
 }) {
   const { t } = useI18n();
   const { project } = useProject();
-  const definitions = usePropertyDefinitions(project.name, type, event);
+  // The names are a scan of the event store: asked for when the picker is first opened, never
+  // for a form merely shown (a saved insight's filters would otherwise delay its query).
+  const [opened, setOpened] = useState(false);
+  const definitions = usePropertyDefinitions(project.name, type, event, opened);
   const names = definitions.map((d) => d.name);
   if (type === 'event') names.push(...PROMOTED.filter((p) => !names.includes(p)));
   const options = names
@@ -32,6 +36,8 @@ export function PropertyKeyInput({ type, event, value, onChange, testId }: {
       value={value}
       options={options}
       placeholder={t('filter.key')}
+      onFocus={() => setOpened(true)}
+      onOpenChange={(open) => { if (open) setOpened(true); }}
       onChange={(next: string) => onChange(next)}
     />
   );

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { api, projectPath } from '../api/client';
+import { takePrefetched } from '../api/prefetch';
 import type { AnalysisSpec, Insight } from '../api/types';
 
 /** The saved insight named by `?insight=ID` (a builder opened from the insights list), handed
@@ -19,7 +20,8 @@ export function useInsightParam<S extends AnalysisSpec>(
     if (insight && String(insight.id) === id) return;
     let live = true;
     setLoading(true);
-    api.get<Insight>(projectPath(project, `/insights/${encodeURIComponent(id)}`)).then(
+    const path = projectPath(project, `/insights/${encodeURIComponent(id)}`);
+    (takePrefetched<Insight>(path) ?? api.get<Insight>(path)).then(
       (loaded) => {
         if (!live) return;
         setInsight(loaded);

@@ -57,10 +57,11 @@ export function LifecyclePage() {
   const { t } = useI18n();
   const { project } = useProject();
   const [draft, setDraft] = useState<ActivityDraft<Period>>(defaultLifecycle);
-  const { insight, setInsight, error: insightError } = useInsightParam<LifecycleSpec>(
-    project.name, 'lifecycle', (spec) => setDraft(draftActivity<Period>(spec, 'week')));
+  const { insight, setInsight, error: insightError, loading: insightLoading } =
+    useInsightParam<LifecycleSpec>(
+      project.name, 'lifecycle', (spec) => setDraft(draftActivity<Period>(spec, 'week')));
   const spec = useMemo(() => buildLifecycleSpec(draft), [draft]);
-  const query = useAnalysis<LifecycleResult>(project.name, spec);
+  const query = useAnalysis<LifecycleResult>(project.name, spec, { hold: insightLoading });
   return (
     <AnalysisFrame testId="page-lifecycle" title={t('lifecycle.title')}
       controls={<ActivityControls draft={draft} intervals={['day', 'week', 'month']}
@@ -77,10 +78,11 @@ export function StickinessPage() {
   const { t } = useI18n();
   const { project } = useProject();
   const [draft, setDraft] = useState<ActivityDraft<'day' | 'week'>>(defaultStickiness);
-  const { insight, setInsight, error: insightError } = useInsightParam<StickinessSpec>(
-    project.name, 'stickiness', (spec) => setDraft(draftActivity<'day' | 'week'>(spec, 'day')));
+  const { insight, setInsight, error: insightError, loading: insightLoading } =
+    useInsightParam<StickinessSpec>(
+      project.name, 'stickiness', (spec) => setDraft(draftActivity<'day' | 'week'>(spec, 'day')));
   const spec = useMemo(() => buildStickinessSpec(draft), [draft]);
-  const query = useAnalysis<StickinessResult>(project.name, spec);
+  const query = useAnalysis<StickinessResult>(project.name, spec, { hold: insightLoading });
   return (
     <AnalysisFrame testId="page-stickiness" title={t('stickiness.title')}
       controls={<ActivityControls draft={draft} intervals={['day', 'week']}

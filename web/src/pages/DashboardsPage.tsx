@@ -128,7 +128,7 @@ function TileCard({ tile, range, editing, onChange, onRemove, onMove }: {
   const { t } = useI18n();
   const { project } = useProject();
   const spec = useMemo(() => withDateRange(tile.insight.spec, range), [tile.insight.spec, range]);
-  const query = useAnalysis<AnalysisResult>(project.name, spec, 0);
+  const query = useAnalysis<AnalysisResult>(project.name, spec, { delayMs: 0 });
   const base = `/p/${encodeURIComponent(project.name)}`;
   return (
     <Card

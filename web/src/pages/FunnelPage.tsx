@@ -20,7 +20,9 @@ import { useInsightParam } from '../hooks/useInsightParam';
 import { useAnalysis } from '../hooks/useQuery';
 import { useI18n } from '../i18n';
 import { FunnelView } from '../results/FunnelView';
-import { buildFunnelSpec, defaultFunnel, draftFunnel } from '../spec/builders';
+import {
+  buildFunnelSpec, defaultFunnel, draftFunnel, runnableFunnelSpec,
+} from '../spec/builders';
 import type { FunnelDraft, StepDraft } from '../spec/builders';
 
 const PAGE = 50;
@@ -90,13 +92,11 @@ export function FunnelPage() {
   const { project } = useProject();
   const [draft, setDraft] = useState<FunnelDraft>(defaultFunnel);
   const [persons, setPersons] = useState<PersonsQuery | null>(null);
-  const { insight, setInsight, error: insightError } = useInsightParam<FunnelSpec>(
-    project.name, 'funnel', (spec) => setDraft(draftFunnel(spec)));
-  const spec = useMemo(() => {
-    const built = buildFunnelSpec(draft);
-    return built.steps.length >= 2 ? built : null;
-  }, [draft]);
-  const query = useAnalysis<FunnelResult>(project.name, spec);
+  const { insight, setInsight, error: insightError, loading: insightLoading } =
+    useInsightParam<FunnelSpec>(
+      project.name, 'funnel', (spec) => setDraft(draftFunnel(spec)));
+  const spec = useMemo(() => runnableFunnelSpec(draft), [draft]);
+  const query = useAnalysis<FunnelResult>(project.name, spec, { hold: insightLoading });
   const set = (patch: Partial<FunnelDraft>) => setDraft((d) => ({ ...d, ...patch }));
   const setStep = (i: number, patch: Partial<StepDraft>) =>
     set({ steps: draft.steps.map((s, n) => (n === i ? { ...s, ...patch } : s)) });

@@ -98,7 +98,8 @@ export function InsightPage() {
   const navigate = useNavigate();
   const { id = '' } = useParams();
   const insight = useGet<Insight>(projectPath(project.name, `/insights/${encodeURIComponent(id)}`));
-  const query = useAnalysis<AnalysisResult>(project.name, insight.data?.spec ?? null, 0);
+  const query = useAnalysis<AnalysisResult>(project.name, insight.data?.spec ?? null,
+    { delayMs: 0, hold: insight.loading });
   if (insight.loading) return <Loading />;
   if (insight.error || !insight.data) {
     return <ErrorAlert error={insight.error} onRetry={insight.reload} />;

@@ -12,7 +12,7 @@ import { useFormat } from '../hooks/useFormat';
 import { useAnalysis } from '../hooks/useQuery';
 import { useI18n } from '../i18n';
 import { OverviewView } from '../results/OverviewView';
-import { buildOverviewSpec } from '../spec/builders';
+import { buildOverviewSpec, defaultOverviewRange } from '../spec/builders';
 import type { FilterDraft } from '../spec/builders';
 
 /** 增长看板: every KPI and chart from one `overview` query. */
@@ -20,10 +20,10 @@ export function OverviewPage() {
   const { t } = useI18n();
   const fmt = useFormat();
   const { project } = useProject();
-  const [range, setRange] = useState<DateRange>({ last_days: 7 });
+  const [range, setRange] = useState<DateRange>(defaultOverviewRange);
   const [filters, setFilters] = useState<FilterDraft[]>([]);
   const spec = useMemo(() => buildOverviewSpec(range, filters), [range, filters]);
-  const query = useAnalysis<OverviewResult>(project.name, spec, 0);
+  const query = useAnalysis<OverviewResult>(project.name, spec, { delayMs: 0 });
   const data = query.data;
   return (
     <div data-testid="page-overview">

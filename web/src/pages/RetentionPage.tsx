@@ -18,10 +18,11 @@ export function RetentionPage() {
   const { t } = useI18n();
   const { project } = useProject();
   const [draft, setDraft] = useState<RetentionDraft>(defaultRetention);
-  const { insight, setInsight, error: insightError } = useInsightParam<RetentionSpec>(
-    project.name, 'retention', (spec) => setDraft(draftRetention(spec)));
+  const { insight, setInsight, error: insightError, loading: insightLoading } =
+    useInsightParam<RetentionSpec>(
+      project.name, 'retention', (spec) => setDraft(draftRetention(spec)));
   const spec = useMemo(() => buildRetentionSpec(draft), [draft]);
-  const query = useAnalysis<RetentionResult>(project.name, spec);
+  const query = useAnalysis<RetentionResult>(project.name, spec, { hold: insightLoading });
   const set = (patch: Partial<RetentionDraft>) => setDraft((d) => ({ ...d, ...patch }));
   const controls = (
     <>

@@ -24,10 +24,11 @@ export function TrendsPage() {
   const { project } = useProject();
   const [draft, setDraft] = useState<TrendsDraft>(defaultTrends);
   const [chartType, setChartType] = useState<'line' | 'bar'>('line');
-  const { insight, setInsight, error: insightError } = useInsightParam<TrendsSpec>(
-    project.name, 'trends', (spec) => setDraft(draftTrends(spec)));
+  const { insight, setInsight, error: insightError, loading: insightLoading } =
+    useInsightParam<TrendsSpec>(
+      project.name, 'trends', (spec) => setDraft(draftTrends(spec)));
   const spec = useMemo(() => buildTrendsSpec(draft), [draft]);
-  const query = useAnalysis<TrendsResult>(project.name, spec);
+  const query = useAnalysis<TrendsResult>(project.name, spec, { hold: insightLoading });
   const set = (patch: Partial<TrendsDraft>) => setDraft((d) => ({ ...d, ...patch }));
   const setSeries = (i: number, patch: Partial<SeriesDraft>) =>
     set({ series: draft.series.map((s, n) => (n === i ? { ...s, ...patch } : s)) });

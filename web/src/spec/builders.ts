@@ -240,6 +240,12 @@ export function buildFunnelSpec(
   return spec;
 }
 
+/** The funnel a builder runs: none until two steps have an event. */
+export function runnableFunnelSpec(draft: FunnelDraft): FunnelSpec | null {
+  const built = buildFunnelSpec(draft);
+  return built.steps.length >= 2 ? built : null;
+}
+
 export function draftFunnel(spec: FunnelSpec): FunnelDraft {
   return {
     steps: spec.steps.map((s) => ({
@@ -363,6 +369,9 @@ export function draftActivity<I extends string>(
   };
 }
 
+/** The overview's period when it opens. */
+export const defaultOverviewRange = (): DateRange => ({ last_days: 7 });
+
 export function buildOverviewSpec(dateRange: DateRange, filters: FilterDraft[] = []): OverviewSpec {
   const spec: OverviewSpec = { kind: 'overview', date_range: dateRange };
   const built = buildFilters(filters);
@@ -380,3 +389,20 @@ export const BUILDER_ROUTE: Record<AnalysisSpec['kind'], string> = {
   overview: 'overview', trends: 'trends', funnel: 'funnel', retention: 'retention',
   lifecycle: 'lifecycle', stickiness: 'stickiness',
 };
+
+/** The spec a builder screen runs for a saved one it opens (`?insight=ID`): the saved spec
+ * through the screen's form and back, exactly as the screen computes it (the boot prefetch
+ * sends this before the screen has rendered; the screen then takes that answer). Null when the
+ * screen would not run it. */
+export function builderSpec(screen: string, saved: AnalysisSpec): AnalysisSpec | null {
+  if (BUILDER_ROUTE[saved.kind] !== screen) return null;
+  switch (saved.kind) {
+    case 'trends': return buildTrendsSpec(draftTrends(saved));
+    case 'funnel': return runnableFunnelSpec(draftFunnel(saved));
+    case 'retention': return buildRetentionSpec(draftRetention(saved));
+    case 'lifecycle': return buildLifecycleSpec(draftActivity<Period>(saved, 'week'));
+    case 'stickiness':
+      return buildStickinessSpec(draftActivity<'day' | 'week'>(saved, 'day'));
+    default: return null;
+  }
+}
