@@ -111,6 +111,28 @@ def ingest(runtime: Runtime, project_id: int, events: list[dict[str, Any]]) -> N
         )
 
 
+def send(runtime: Runtime, project_id: int, messages: list[dict[str, Any]],
+         batch: str = "h") -> None:  # fmt: skip
+    """Load hand-made messages with exact timestamps (``t``: an aware datetime); a message
+    without ``event`` views, unless it identifies; ids ``{batch}0``, ``{batch}1``, ..."""
+    parsed = []
+    for n, message in enumerate(messages):
+        body = {key: value for key, value in message.items() if key != "t"}
+        if body.get("type") != "identify":
+            body.setdefault("event", "view")
+        parsed.append(message_from_dict({**body, "messageId": f"{batch}{n}",
+                                         "timestamp": message["t"].isoformat()}))  # fmt: skip
+    Ingestor(runtime.sessions, runtime.store, project_id).ingest(
+        message_columns(parsed, project_id, BASE + dt.timedelta(days=30))
+    )
+
+
+def local(day: dt.date, zone: ZoneInfo, hour: int = 12) -> dt.datetime:
+    """Noon (or ``hour``) of ``day`` in ``zone``."""
+    return dt.datetime.combine(day, dt.time(hour), zone)
+
+
+
 def tracked(events: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     """(log index, entry) of the tracked events: identifies are not tracked events."""
     return [(n, e) for n, e in enumerate(events) if "traits" not in e]

@@ -15,10 +15,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from analysis_reference import send
 from resource_helpers import Caller, bearer, load, make_accounts, sign_in, text_of
 from server_helpers import Server
+from userops.api.definitions import DefinitionsCache
 from userops.config import load_settings
 from userops.meta.keys import read_local_token
+from userops.meta.models import Project
 from userops.meta.projects import create_project
 from userops.runtime import Runtime
 
@@ -325,3 +328,29 @@ def test_snippets_point_here_and_work(served: dict[str, Any]) -> None:
     assert counts == {"order_completed": 2, "$identify": 1}
     traits = local.get("/api/projects/sdk/person-properties").json()
     assert [(t["name"], t["examples"]) for t in traits] == [("email", ["user@example.com"])]
+
+
+# --- the answers' cache ------------------------------------------------------------------------
+
+
+def test_definitions_are_scanned_again_exactly_when_the_store_changed(
+    runtime: Runtime, project: Project
+) -> None:
+    cache = DefinitionsCache()
+    scans: list[int] = []
+
+    def scan() -> int:
+        scans.append(1)
+        return len(scans)
+
+    def ask() -> int:
+        return cache.get(runtime.store, ("events", project.id), scan)
+
+    assert (ask(), ask()) == (1, 1)  # nothing changed: the first answer again, no new scan
+    when = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    send(runtime, project.id, [{"t": when, "anonymousId": "a"}])
+    assert (ask(), ask()) == (2, 2)  # an insert: scanned once more, then reused
+    send(runtime, project.id, [{"t": when, "type": "identify", "anonymousId": "a",
+                                "userId": "u"}], batch="i")  # fmt: skip
+    assert ask() == 3
+    assert cache.get(runtime.store, ("events", project.id + 1), scan) == 4  # its own key

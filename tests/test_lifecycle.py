@@ -14,28 +14,26 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from analysis_reference import (
-    BASE,
     EVENTS,
     TIMEZONES,
     dense_log,
     ingest,
+    local,
     local_bucket,
     matches,
     moment_of,
     new_project,
     person_traits,
     persons_of,
+    send,
     some_filters,
     tracked,
 )
 from userops.analysis.buckets import bucket_labels
 from userops.analysis.lifecycle import LifecycleResult, LifecycleSpec, run_lifecycle
 from userops.analysis.spec import DateRange, PropertyFilter
-from userops.ingest.pipeline import Ingestor
-from userops.ingest.rows import message_columns
 from userops.meta.models import Project
 from userops.runtime import Runtime
-from userops.schema.events import message_from_dict
 from userops.store import rows
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")
@@ -140,24 +138,6 @@ def test_lifecycle_equals_brute_force(runtime: Runtime, timezone: str,
 # -- hand-made cases -------------------------------------------------------------------------
 
 
-def send(runtime: Runtime, project_id: int, messages: list[dict[str, Any]],
-         batch: str = "h") -> None:  # fmt: skip
-    """Load messages with exact timestamps (``t``: an aware datetime); ids ``{batch}0``, ..."""
-    parsed = []
-    for n, message in enumerate(messages):
-        body = {key: value for key, value in message.items() if key != "t"}
-        body.setdefault("event", "view")
-        if body.get("type") == "identify":
-            body.pop("event")
-        parsed.append(message_from_dict({**body, "messageId": f"{batch}{n}",
-                                         "timestamp": message["t"].isoformat()}))  # fmt: skip
-    Ingestor(runtime.sessions, runtime.store, project_id).ingest(
-        message_columns(parsed, project_id, BASE + dt.timedelta(days=30))
-    )
-
-
-def local(day: dt.date, zone: ZoneInfo, hour: int = 12) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour), zone)
 
 
 def run(runtime: Runtime, project: Project, first: dt.date, last: dt.date,

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from analysis_reference import (
-    BASE,
     EVENTS,
     TIMEZONES,
     dense_log,
     ingest,
+    local,
     local_bucket,
     local_window,
     matches,
@@ -27,16 +27,14 @@ from analysis_reference import (
     new_project,
     person_traits,
     persons_of,
+    send,
     some_filters,
     tracked,
 )
 from userops.analysis.spec import DateRange, PropertyFilter
 from userops.analysis.stickiness import StickinessResult, StickinessSpec, run_stickiness
-from userops.ingest.pipeline import Ingestor
-from userops.ingest.rows import message_columns
 from userops.meta.models import Project
 from userops.runtime import Runtime
-from userops.schema.events import message_from_dict
 
 TODAY = dt.date(2026, 11, 3)
 
@@ -121,23 +119,6 @@ def test_stickiness_equals_brute_force(runtime: Runtime, timezone: str,
 # -- hand-made cases -------------------------------------------------------------------------
 
 
-def send(runtime: Runtime, project_id: int, messages: list[dict[str, Any]],
-         batch: str = "h") -> None:  # fmt: skip
-    """Load messages with exact timestamps (``t``: an aware datetime); ids ``{batch}0``, ..."""
-    parsed = []
-    for n, message in enumerate(messages):
-        body = {key: value for key, value in message.items() if key != "t"}
-        if body.get("type") != "identify":
-            body.setdefault("event", "view")
-        parsed.append(message_from_dict({**body, "messageId": f"{batch}{n}",
-                                         "timestamp": message["t"].isoformat()}))  # fmt: skip
-    Ingestor(runtime.sessions, runtime.store, project_id).ingest(
-        message_columns(parsed, project_id, BASE + dt.timedelta(days=30))
-    )
-
-
-def local(day: dt.date, zone: ZoneInfo, hour: int = 12) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour), zone)
 
 
 def run(runtime: Runtime, project: Project, first: dt.date, last: dt.date,

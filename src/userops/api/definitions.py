@@ -16,8 +16,9 @@ it (it only sends events). What the numbers mean is ``userops.analysis.definitio
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Annotated, Any
+import threading
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -26,9 +27,49 @@ from userops.analysis import definitions
 from userops.api.access import Access, project_access
 from userops.runtime import Runtime
 from userops.schema.times import iso
+from userops.store import EventStore, rows
+
+T = TypeVar("T")
 
 Reader = Annotated[Access, Depends(project_access("viewer"))]
 Days = Annotated[int, Query(ge=1, le=definitions.MAX_DAYS)]
+
+
+class DefinitionsCache:
+    """Definitions answered again only when the stores have changed.
+
+    Every builder screen asks for the event names; each answer scans the whole window (about
+    a second at 10M events), and the event store answers one statement at a time, so a user
+    moving between screens would queue their analyses behind these scans. The row counts of
+    ``events`` and ``person_overrides`` (read from table metadata, instant) grow with every
+    insert, merge and undone merge, so an answer is reused exactly while they stand still.
+    One lock per question: concurrent askers wait for one scan instead of running several.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[Hashable, threading.Lock] = {}
+        self._answers: dict[Hashable, tuple[tuple[int, int], Any]] = {}
+
+    @staticmethod
+    def version(store: EventStore) -> tuple[int, int]:
+        [(events, overrides)] = rows(
+            store, "SELECT (SELECT count() FROM events), (SELECT count() FROM person_overrides)"
+        )
+        return int(events), int(overrides)
+
+    def get(self, store: EventStore, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            version = self.version(store)
+            cached = self._answers.get(key)
+            if cached is not None and cached[0] == version:
+                answer: T = cached[1]
+                return answer
+            fresh = compute()
+            self._answers[key] = (version, fresh)
+            return fresh
 
 
 def property_json(found: definitions.PropertyDefinition) -> dict[str, Any]:
@@ -98,6 +139,7 @@ posthog.flush()
 def definitions_router(runtime: Callable[[], Runtime]) -> APIRouter:
     router = APIRouter(tags=["data"])
     base = "/api/projects/{project}"
+    cache = DefinitionsCache()
 
     @router.get(base + "/event-definitions", summary="Event names with volumes, most first")
     def event_definitions(access: Reader, days: Days = 30) -> list[dict[str, Any]]:
@@ -106,7 +148,9 @@ def definitions_router(runtime: Callable[[], Runtime]) -> APIRouter:
         still shows, with count 0."""
         project = access.project
         since = definitions.window_start(project.timezone, days)
-        found = definitions.event_definitions(runtime().store, project.id, since)
+        store = runtime().store
+        found = cache.get(store, ("events", project.id, since),
+                          lambda: definitions.event_definitions(store, project.id, since))
         return [{"name": d.name, "count": d.count, "persons": d.persons,
                  "first_seen": iso(d.first_seen), "last_seen": iso(d.last_seen)}
                 for d in found]  # fmt: skip
@@ -123,13 +167,17 @@ def definitions_router(runtime: Callable[[], Runtime]) -> APIRouter:
         project = access.project
         since = definitions.window_start(project.timezone, days)
         name = event if event is not None and event.strip() else None
-        found = definitions.property_definitions(runtime().store, project.id, since, name)
+        store = runtime().store
+        found = cache.get(store, ("properties", project.id, since, name),
+                          lambda: definitions.property_definitions(store, project.id, since, name))
         return [property_json(d) for d in found]
 
     @router.get(base + "/person-properties", summary="Person traits: type, persons, examples")
     def person_properties(access: Reader) -> list[dict[str, Any]]:
         """Persons' current traits; ``count`` is how many persons have the trait."""
-        found = definitions.person_properties(runtime().store, access.project.id)
+        store, project_id = runtime().store, access.project.id
+        found = cache.get(store, ("persons", project_id),
+                          lambda: definitions.person_properties(store, project_id))
         return [property_json(d) for d in found]
 
     @router.get(base + "/snippets", summary="SDK install code pointing at this server")
