@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from server_helpers import Server
+from userops.config import load_settings
 from userops.ingest.pipeline import Ingestor
 from userops.ingest.rows import message_columns
+from userops.meta.keys import read_local_token
+from userops.meta.models import Project
 from userops.meta.projects import create_project
 from userops.meta.users import add_member, create_user
 from userops.runtime import Runtime
@@ -79,3 +88,37 @@ def load(runtime: Runtime, project_id: int, messages: list[dict[str, Any]]) -> N
 def text_of(value: Any) -> str:
     """A property value as filters (and examples) spell it: strings as is, others as JSON."""
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+@contextmanager
+def serve_shop(
+    data_dir: Path, fill: Callable[[Runtime, Project], dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """A real `userops serve` on a new data directory holding project ``shop`` (Asia/Shanghai),
+    its accounts per role (``make_accounts``) and whatever ``fill`` adds.
+
+    Yields ``fill``'s answer with ``server``, ``callers`` (a signed-in caller per role) and
+    ``local`` (the server's local token) added. ``USEROPS_*`` variables are cleared while the
+    directory is set up, so the machine's settings cannot leak into it.
+    """
+    settings = load_settings({"data_dir": str(data_dir)}, environ={})
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith("USEROPS_")]:
+            mp.delenv(name)
+        with Runtime.open(settings) as runtime:
+            shop = create_project(runtime.sessions, "shop", "Asia/Shanghai")
+            emails = make_accounts(runtime, shop.id)
+            extra = fill(runtime, shop)
+        server = Server(data_dir)
+        server.start()
+    callers: dict[str, Caller] = {}
+    try:
+        callers = {role: sign_in(server.url, email) for role, email in emails.items()}
+        token = read_local_token(data_dir)
+        assert token is not None
+        yield {**extra, "server": server, "callers": callers,
+               "local": bearer(server.url, token)}  # fmt: skip
+    finally:
+        for caller in callers.values():
+            caller.client.close()
+        server.stop()

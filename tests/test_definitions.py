@@ -5,7 +5,6 @@ loaded; hostile names as data; SDK snippets that, run as they are, send events h
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import time
 from collections import Counter
@@ -16,11 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analysis_reference import send
-from resource_helpers import Caller, bearer, load, make_accounts, sign_in, text_of
-from server_helpers import Server
+from resource_helpers import Caller, load, serve_shop, text_of
 from userops.api.definitions import DefinitionsCache
-from userops.config import load_settings
-from userops.meta.keys import read_local_token
 from userops.meta.models import Project
 from userops.meta.projects import create_project
 from userops.runtime import Runtime
@@ -93,27 +89,13 @@ MESSAGES = messages()
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("definitions-api")
-    data_dir = tmp / "data"
-    settings = load_settings({"data_dir": str(data_dir)}, environ={})
-    with pytest.MonkeyPatch.context() as mp:
-        for name in [n for n in os.environ if n.startswith("USEROPS_")]:
-            mp.delenv(name)
-        with Runtime.open(settings) as runtime:
-            shop = create_project(runtime.sessions, "shop", "Asia/Shanghai")
-            emails = make_accounts(runtime, shop.id)
-            load(runtime, shop.id, MESSAGES)
-            sdk = create_project(runtime.sessions, "sdk", "UTC")
-        server = Server(data_dir)
-        server.start()
-    callers = {role: sign_in(server.url, email) for role, email in emails.items()}
-    token = read_local_token(data_dir)
-    assert token is not None
-    try:
-        yield {"server": server, "callers": callers, "local": bearer(server.url, token),
-               "write_keys": {"shop": shop.write_key, "sdk": sdk.write_key}}  # fmt: skip
-    finally:
-        server.stop()
+    def fill(runtime: Runtime, shop: Project) -> dict[str, Any]:
+        load(runtime, shop.id, MESSAGES)
+        sdk = create_project(runtime.sessions, "sdk", "UTC")
+        return {"write_keys": {"shop": shop.write_key, "sdk": sdk.write_key}}
+
+    with serve_shop(tmp_path_factory.mktemp("definitions-api") / "data", fill) as served:
+        yield served
 
 
 def viewer(served: dict[str, Any]) -> Caller:

@@ -5,7 +5,6 @@ insight taking it off dashboards, hostile names stored as data, a saved spec run
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from cli_helpers import ok
-from resource_helpers import Caller, bearer, load, make_accounts, sign_in
-from server_helpers import Server
-from userops.config import load_settings
-from userops.meta.projects import create_project
+from resource_helpers import Caller, bearer, load, serve_shop
+from userops.meta.keys import create_key
+from userops.meta.models import Project
 from userops.runtime import Runtime
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -31,32 +28,19 @@ HOSTILE = '\'; DROP TABLE saved_insights; -- "quoted" {project:UInt32} %s \\ 名
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("insights-api")
-    data_dir = tmp / "data"
-    settings = load_settings({"data_dir": str(data_dir)}, environ={})
-    with pytest.MonkeyPatch.context() as mp:
-        for name in [n for n in os.environ if n.startswith("USEROPS_")]:
-            mp.delenv(name)
-        with Runtime.open(settings) as runtime:
-            shop = create_project(runtime.sessions, "shop", "Asia/Shanghai")
-            emails = make_accounts(runtime, shop.id)
-            at = dt.datetime(2026, 11, 1, 4, tzinfo=dt.UTC)
-            load(runtime, shop.id, [
-                {"type": "track", "event": "view", "anonymousId": "d1", "timestamp": at},
-                {"type": "track", "event": "pay", "anonymousId": "d1",
-                 "timestamp": at + dt.timedelta(hours=1)},
-                {"type": "track", "event": "view", "anonymousId": "d2", "timestamp": at},
-            ])  # fmt: skip
-        key = ok("keys", "create", "--project", "shop", "--data-dir", data_dir).stdout.strip()
-        server = Server(data_dir)
-        server.start()
-    try:
-        callers = {role: sign_in(server.url, email) for role, email in emails.items()}
-        yield {"server": server, "callers": callers, "key": bearer(server.url, key)}
-    finally:
-        for caller in callers.values():
-            caller.client.close()
-        server.stop()
+    def fill(runtime: Runtime, shop: Project) -> dict[str, Any]:
+        at = dt.datetime(2026, 11, 1, 4, tzinfo=dt.UTC)
+        load(runtime, shop.id, [
+            {"type": "track", "event": "view", "anonymousId": "d1", "timestamp": at},
+            {"type": "track", "event": "pay", "anonymousId": "d1",
+             "timestamp": at + dt.timedelta(hours=1)},
+            {"type": "track", "event": "view", "anonymousId": "d2", "timestamp": at},
+        ])  # fmt: skip
+        # A key as `userops keys create` makes it: no user, so it acts as an analyst.
+        return {"key_secret": create_key(runtime.sessions, "shop").secret}
+
+    with serve_shop(tmp_path_factory.mktemp("insights-api") / "data", fill) as served:
+        yield {**served, "key": bearer(served["server"].url, served["key_secret"])}
 
 
 def callers(served: dict[str, Any]) -> dict[str, Caller]:

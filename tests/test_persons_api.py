@@ -6,7 +6,6 @@ trait and by number, with hostile text; the timeline paged newest first without 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -14,10 +13,8 @@ from urllib.parse import quote
 import pytest
 
 from analysis_reference import ingest, moment_of, person_of, person_traits, persons_of
-from resource_helpers import Caller, bearer, make_accounts, sign_in, text_of
-from server_helpers import Server
-from userops.config import load_settings
-from userops.meta.keys import read_local_token
+from resource_helpers import Caller, serve_shop, text_of
+from userops.meta.models import Project
 from userops.meta.projects import create_project
 from userops.runtime import Runtime
 
@@ -66,27 +63,14 @@ TIES_DEVICE = 3
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("persons-api")
-    data_dir = tmp / "data"
-    settings = load_settings({"data_dir": str(data_dir)}, environ={})
-    with pytest.MonkeyPatch.context() as mp:
-        for name in [n for n in os.environ if n.startswith("USEROPS_")]:
-            mp.delenv(name)
-        with Runtime.open(settings) as runtime:
-            shop = create_project(runtime.sessions, "shop", "Asia/Shanghai")
-            emails = make_accounts(runtime, shop.id)
-            ingest(runtime, shop.id, LOG)
-            split = create_project(runtime.sessions, "split", "UTC")
-            ingest(runtime, split.id, LOG)
-        server = Server(data_dir)
-        server.start()
-    callers = {role: sign_in(server.url, email) for role, email in emails.items()}
-    token = read_local_token(data_dir)
-    assert token is not None
-    try:
-        yield {"server": server, "callers": callers, "local": bearer(server.url, token)}
-    finally:
-        server.stop()
+    def fill(runtime: Runtime, shop: Project) -> dict[str, Any]:
+        ingest(runtime, shop.id, LOG)
+        split = create_project(runtime.sessions, "split", "UTC")
+        ingest(runtime, split.id, LOG)
+        return {}
+
+    with serve_shop(tmp_path_factory.mktemp("persons-api") / "data", fill) as served:
+        yield served
 
 
 def viewer(served: dict[str, Any]) -> Caller:
