@@ -140,8 +140,36 @@ def test_the_result_equals_run_query_in_process(
     server, keys = served
     load_events(runtime)
     in_process = run_query(runtime.store, get_project(runtime.sessions, "shop"), parse_spec(SPEC))
-    assert post(server.url, keys["shop"]).json() == json.loads(in_process.model_dump_json())
+    answer = post(server.url, keys["shop"]).json()
+    computed_at = dt.datetime.fromisoformat(answer.pop("computed_at"))
+    answer.pop("cached")
+    assert answer == json.loads(in_process.model_dump_json(exclude={"computed_at", "cached"}))
+    assert abs(dt.datetime.now(dt.UTC) - computed_at) < dt.timedelta(hours=1)
     check_expected(in_process)
+
+
+def test_answers_are_kept_and_cache_control_asks_for_a_new_one(
+    served: tuple[Server, dict[str, str]],
+) -> None:
+    server, keys = served
+    spec = {**SPEC, "interval": "week"}  # a spec of this test's own: nothing kept yet
+    first = post(server.url, keys["shop"], spec).json()
+    kept = post(server.url, keys["shop"], spec).json()
+    assert (first["cached"], kept["cached"]) == (False, True)
+    assert kept["computed_at"] == first["computed_at"]
+    assert kept["series"] == first["series"]
+    # the same spec written differently (key order, defaults spelled out) is the same answer
+    reordered = {"date_range": SPEC["date_range"], "interval": "week", "kind": "trends",
+                 "series": SPEC["series"], "filters": []}  # fmt: skip
+    assert post(server.url, keys["shop"], reordered).json()["cached"] is True
+    for header in ("no-cache", "max-age=0", "private, no-store"):
+        fresh = post(server.url, keys["shop"], spec, headers={"Cache-Control": header}).json()
+        assert fresh["cached"] is False, header
+        assert fresh["computed_at"] > first["computed_at"]
+    aged = post(server.url, keys["shop"], spec, headers={"Cache-Control": "max-age=600"})
+    assert aged.json()["cached"] is True
+    bad = post(server.url, keys["shop"], spec, headers={"Cache-Control": "max-age=soon"})
+    assert (bad.status_code, bad.json()["field"]) == (400, "Cache-Control")
 
 
 # --- refusals, with their exact bodies -------------------------------------------------------

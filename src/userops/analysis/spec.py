@@ -155,6 +155,11 @@ class AnalysisResult(BaseModel):
     """What every runner returns: a typed result that also flattens to one table (the CLI's
     table and CSV output, and ``to_pandas``)."""
 
+    # Set where results are kept (``userops.analysis.cache``, the query API): when the answer
+    # was computed, in UTC, and whether it was kept from an earlier asking. Runners leave them.
+    computed_at: dt.datetime | None = None
+    cached: bool = False
+
     def table(self) -> tuple[list[str], list[list[Any]]]:
         """Column names and rows: the result as one flat table."""
         raise NotImplementedError

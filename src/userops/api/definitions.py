@@ -24,10 +24,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Query, Request
 
 from userops.analysis import definitions
+from userops.analysis.cache import data_version
 from userops.api.access import Access, project_access
 from userops.runtime import Runtime
 from userops.schema.times import iso
-from userops.store import EventStore, rows
+from userops.store import EventStore
 
 T = TypeVar("T")
 
@@ -51,18 +52,11 @@ class DefinitionsCache:
         self._locks: dict[Hashable, threading.Lock] = {}
         self._answers: dict[Hashable, tuple[tuple[int, int], Any]] = {}
 
-    @staticmethod
-    def version(store: EventStore) -> tuple[int, int]:
-        [(events, overrides)] = rows(
-            store, "SELECT (SELECT count() FROM events), (SELECT count() FROM person_overrides)"
-        )
-        return int(events), int(overrides)
-
     def get(self, store: EventStore, key: Hashable, compute: Callable[[], T]) -> T:
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
-            version = self.version(store)
+            version = data_version(store)
             cached = self._answers.get(key)
             if cached is not None and cached[0] == version:
                 answer: T = cached[1]

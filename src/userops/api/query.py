@@ -6,6 +6,13 @@ The body is a spec as `userops query` and the Python clients take it (any kind t
 or the running server's local token (see ``userops.meta.keys``), or the console's session
 cookie with its CSRF token; ``userops.api.access`` decides, and any role may query.
 
+Answers are kept (``userops.analysis.cache``): the same spec is answered again from memory while
+the event store holds the same rows, and every answer says when it was computed
+(``computed_at``) and whether it was kept (``cached``). A request's ``Cache-Control`` header
+asks for more or less: ``max-age=N`` accepts an answer up to N seconds old although events
+arrived since (the console opening a saved insight or a dashboard), ``no-cache`` computes it
+again whatever is kept (a refresh).
+
 Errors are ``{"error", "message", "field"}`` with the status of ``userops.errors``: a bad spec is
 400 naming the spec's field by its JSON path, never FastAPI's 422. A key of another project gets
 the same 404 as a project that does not exist, so a key tells its holder nothing about projects
@@ -28,6 +35,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter
 
+from userops.analysis.cache import ResultCache, result_key
 from userops.analysis.query import Result, Spec, parse_spec, run_query
 from userops.analysis.spec import AnalysisResult
 from userops.api.access import Access, project_access
@@ -44,6 +52,33 @@ MAX_SPEC_BYTES = 1 << 20
 # same lock), so more threads would only wait, and the default pool stays free for the rest
 # of the app.
 QUERY_THREADS = 4
+# The longest max-age a request may ask for: a day. Longer reads as a mistake, not a wish.
+MAX_AGE_LIMIT = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What a request's ``Cache-Control`` accepts: an answer up to ``max_age`` seconds old, or
+    (``force``) only a new one. Neither: an answer kept while the data has not changed."""
+
+    max_age: float | None = None
+    force: bool = False
+
+    @classmethod
+    def from_header(cls, value: str) -> Freshness:
+        directives = [part.strip().lower() for part in value.split(",") if part.strip()]
+        if "no-cache" in directives or "no-store" in directives or "max-age=0" in directives:
+            return cls(force=True)
+        for directive in directives:
+            name, _, number = directive.partition("=")
+            if name.strip() != "max-age":
+                continue  # other directives (private, must-revalidate, ...) change nothing here
+            number = number.strip().strip('"')
+            if not number.isdigit():
+                raise BadRequest(f"Cache-Control max-age must be whole seconds, not {number!r}",
+                                 field="Cache-Control")  # fmt: skip
+            return cls(max_age=min(int(number), MAX_AGE_LIMIT))
+        return cls()
 
 
 class ErrorBody(BaseModel):
@@ -64,6 +99,7 @@ class Querying:
     limiter: anyio.CapacityLimiter = field(
         default_factory=lambda: anyio.CapacityLimiter(QUERY_THREADS)
     )
+    results: ResultCache = field(default_factory=ResultCache)
 
     @classmethod
     def start(cls, runtime: Runtime) -> Querying:
@@ -72,8 +108,14 @@ class Querying:
     def stop(self) -> None:
         self.local_token.remove()
 
-    def run(self, project: Project, body: bytes) -> AnalysisResult:
-        return run_query(self.runtime.store, project, parse_spec(body))
+    def run(self, project: Project, body: bytes, freshness: Freshness | None = None
+            ) -> AnalysisResult:  # fmt: skip
+        freshness = freshness or Freshness()
+        spec = parse_spec(body)
+        store = self.runtime.store
+        return self.results.get(store, result_key(project, spec.model_dump_json()),
+                                lambda: run_query(store, project, spec),
+                                max_age=freshness.max_age, force=freshness.force)  # fmt: skip
 
 
 async def read_spec_body(request: Request, limit: int = MAX_SPEC_BYTES) -> bytes:
@@ -107,8 +149,8 @@ def error_response(exc: UserOpsError) -> JSONResponse:
 
 
 _ERRORS = {
-    400: "The spec is invalid (`field` is its JSON path, such as `series.0.filters.0.value`) "
-         "or the body is not JSON.",
+    400: "The spec is invalid (`field` is its JSON path, such as `series.0.filters.0.value`), "
+         "the body is not JSON, or `Cache-Control: max-age` is not whole seconds.",
     401: "No API key or console session, or a wrong or revoked one.",
     403: "Signed in by the console's cookie, without the session's `X-CSRF-Token` header.",
     404: "No such project for this key or account (the same answer whether or not the project "
@@ -130,7 +172,16 @@ _OPENAPI: dict[str, Any] = {
             "required": True,
             "description": "The project's name.",
             "schema": {"type": "string"},
-        }
+        },
+        {
+            "name": "Cache-Control",
+            "in": "header",
+            "required": False,
+            "description": "`max-age=N`: an answer kept up to N seconds is enough although "
+                           "events arrived since; `no-cache`: compute it again. Without it, a "
+                           "kept answer is served only while the data is unchanged.",
+            "schema": {"type": "string"},
+        },
     ],
     "requestBody": {
         "required": True,
@@ -158,8 +209,9 @@ def query_router(querying: Callable[[], Querying]) -> APIRouter:
         project = access.project.name
         state = querying()
         try:
+            freshness = Freshness.from_header(request.headers.get("cache-control", ""))
             body = await read_spec_body(request)
-            result = await anyio.to_thread.run_sync(state.run, access.project, body,
+            result = await anyio.to_thread.run_sync(state.run, access.project, body, freshness,
                                                     limiter=state.limiter)  # fmt: skip
         except UserOpsError as exc:
             return error_response(exc)
