@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  formatBucket, formatChange, formatCompact, formatDateTime, formatDay, formatDuration,
+  formatAgo, formatBucket, formatChange, formatCompact, formatDateTime, formatDay, formatDuration,
   formatMoney, formatNumber, formatPercent, localDay,
 } from './format';
 
@@ -71,5 +71,23 @@ describe('dates', () => {
     expect(formatDuration(86400 + 20, 'en')).toBe('1d');
     expect(formatDuration(0, 'en')).toBe('0s');
     expect(formatDuration(null, 'en')).toBe('—');
+  });
+});
+
+describe('formatAgo', () => {
+  const now = Date.UTC(2026, 10, 23, 12, 0, 0);
+  const before = (seconds: number) => new Date(now - seconds * 1000).toISOString();
+  it('says how long ago in the largest whole unit, per language', () => {
+    expect(formatAgo(before(0), 'en', now)).toBe('0 seconds ago');
+    expect(formatAgo(before(59), 'en', now)).toBe('59 seconds ago');
+    expect(formatAgo(before(60), 'en', now)).toBe('1 minute ago');
+    expect(formatAgo(before(3 * 3600 + 59 * 60), 'en', now)).toBe('3 hours ago');
+    expect(formatAgo(before(2 * 86400), 'en', now)).toBe('2 days ago');
+    expect(formatAgo(before(180), 'zh-CN', now)).toBe('3分钟前');
+  });
+  it('never says "in" for a clock slightly behind the server, and passes bad input through', () => {
+    expect(formatAgo(new Date(now + 5000).toISOString(), 'en', now)).toBe('0 seconds ago');
+    expect(formatAgo(null, 'en', now)).toBe('—');
+    expect(formatAgo('soon', 'en', now)).toBe('soon');
   });
 });

@@ -77,6 +77,23 @@ export function formatDateTime(value: string | number | null | undefined, lang: 
   }).format(date);
 }
 
+/** How long ago an instant was, in the largest whole unit: "3 minutes ago" / "3分钟前". */
+export function formatAgo(value: string | number | null | undefined, lang: Lang,
+                          now: number = Date.now()): string {
+  if (value === null || value === undefined || value === '') return DASH;
+  const then = new Date(value).getTime();
+  if (Number.isNaN(then)) return String(value);
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  const relative = new Intl.RelativeTimeFormat(lang, { numeric: 'always' });
+  const units: [number, Intl.RelativeTimeFormatUnit][] = [
+    [86400, 'day'], [3600, 'hour'], [60, 'minute'],
+  ];
+  for (const [size, unit] of units) {
+    if (seconds >= size) return relative.format(-Math.floor(seconds / size), unit);
+  }
+  return relative.format(-seconds, 'second');
+}
+
 /** The local calendar day of an instant in `timeZone`, as YYYY-MM-DD. */
 export function localDay(value: Date, timeZone: string): string {
   const parts = dateFormat('en-CA', {

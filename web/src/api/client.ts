@@ -66,8 +66,9 @@ export async function errorFrom(response: Response): Promise<ApiError> {
 }
 
 export async function request<T>(method: Method, path: string, body?: unknown,
-                                 signal?: AbortSignal): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+                                 signal?: AbortSignal,
+                                 extraHeaders: Record<string, string> = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...extraHeaders };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let response: Response;
@@ -97,12 +98,23 @@ export async function request<T>(method: Method, path: string, body?: unknown,
 
 export const api = {
   get: <T>(path: string, signal?: AbortSignal) => request<T>('GET', path, undefined, signal),
-  post: <T>(path: string, body?: unknown, signal?: AbortSignal) =>
-    request<T>('POST', path, body ?? {}, signal),
+  post: <T>(path: string, body?: unknown, signal?: AbortSignal,
+            headers?: Record<string, string>) => request<T>('POST', path, body ?? {}, signal, headers),
   put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
   del: <T = void>(path: string) => request<T>('DELETE', path),
 };
+
+/** How old an analysis' answer may be when the console opens it (the query API's
+ * `Cache-Control: max-age`): opening a saved insight, a dashboard or the overview again is then
+ * served from the server's last computation, which the result panel dates, as PostHog does.
+ * Without it the server keeps an answer only while no event arrives; with events streaming in
+ * that is never. Run (the refresh button) asks for a new computation. */
+export const QUERY_MAX_AGE_S = 300;
+
+export function queryHeaders(refresh = false): Record<string, string> {
+  return { 'Cache-Control': refresh ? 'no-cache' : `max-age=${QUERY_MAX_AGE_S}` };
+}
 
 /** `/api/projects/{name}` + rest, the project name escaped. */
 export function projectPath(project: string, rest = ''): string {

@@ -48,22 +48,26 @@ export function useGet<T>(path: string | null): Loaded<T> {
 }
 
 /** POST a query body on demand (run()), keeping the latest answer; an older answer that
- * arrives after a newer run is dropped. `answer`: the same POST already sent (a prefetch). */
+ * arrives after a newer run is dropped. `answer`: the same POST already sent (a prefetch);
+ * `headers`: sent with this one. */
 export function usePost<B, T>(path: string | null): {
   data: T | undefined; error: ApiError | null; loading: boolean;
-  run: (body: B, answer?: Promise<T>) => Promise<T | undefined>; reset: () => void;
+  run: (body: B, answer?: Promise<T>, headers?: Record<string, string>) =>
+    Promise<T | undefined>;
+  reset: () => void;
 } {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | null>(null);
   const [loading, setLoading] = useState(false);
   const serial = useRef(0);
-  const run = useCallback(async (body: B, answer?: Promise<T>) => {
+  const run = useCallback(async (body: B, answer?: Promise<T>,
+                               headers?: Record<string, string>) => {
     if (path === null) return undefined;
     const mine = ++serial.current;
     setLoading(true);
     setError(null);
     try {
-      const value = await (answer ?? api.post<T>(path, body));
+      const value = await (answer ?? api.post<T>(path, body, undefined, headers));
       if (mine === serial.current) { setData(value); setLoading(false); }
       return value;
     } catch (exc) {

@@ -1,6 +1,6 @@
 import type { AnalysisSpec, Insight, Me } from './types';
 import { buildOverviewSpec, builderSpec, defaultOverviewRange } from '../spec/builders';
-import { api, projectPath, setCsrfToken } from './client';
+import { api, projectPath, queryHeaders, setCsrfToken } from './client';
 
 // Boot reads sent at once, side by side, before React renders anything: the session, the
 // project list and a builder's saved insight each used to wait for the one before it, and the
@@ -48,7 +48,8 @@ export function prefetchQuery(project: string, spec: AnalysisSpec): void {
   const taken = claimed.has(key);
   claimed.clear();
   if (taken) return;
-  remember(key, api.post<unknown>(projectPath(project, '/query'), spec));
+  remember(key, api.post<unknown>(projectPath(project, '/query'), spec, undefined,
+                                  queryHeaders()));
 }
 
 /** The answer to a prefetched query with exactly this spec; undefined (and no prefetch of it

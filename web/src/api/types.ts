@@ -68,7 +68,14 @@ export interface SeriesResult {
   formula: string | null;
 }
 
-export interface TrendsResult {
+/** When the server computed an answer (UTC ISO) and whether it was kept from an earlier
+ * asking (the query API's cache). */
+export interface Computed {
+  computed_at?: string | null;
+  cached?: boolean;
+}
+
+export interface TrendsResult extends Computed {
   kind: 'trends';
   interval: Interval;
   buckets: string[];
@@ -96,7 +103,7 @@ export interface ChannelCount {
   persons: number;
 }
 
-export interface OverviewResult {
+export interface OverviewResult extends Computed {
   kind: 'overview';
   first: string;
   last: string;
@@ -180,7 +187,7 @@ export interface FunnelBlock {
   time_to_convert: TimeToConvert;
 }
 
-export interface FunnelResult {
+export interface FunnelResult extends Computed {
   kind: 'funnel';
   mode: FunnelMode;
   total: FunnelBlock;
@@ -223,7 +230,7 @@ export interface RetentionBreakdown {
   average: (number | null)[];
 }
 
-export interface RetentionResult {
+export interface RetentionResult extends Computed {
   kind: 'retention';
   period: Period;
   periods: number;
@@ -243,7 +250,7 @@ export interface LifecycleSpec {
   compare?: boolean;
 }
 
-export interface LifecycleResult {
+export interface LifecycleResult extends Computed {
   kind: 'lifecycle';
   interval: Period;
   buckets: string[];
@@ -270,7 +277,7 @@ export interface StickinessRow {
   share: number;
 }
 
-export interface StickinessResult {
+export interface StickinessResult extends Computed {
   kind: 'stickiness';
   interval: 'day' | 'week';
   rows: StickinessRow[];

@@ -1,7 +1,8 @@
 import { Button, Card, Space, Typography } from 'antd';
 import { ReloadOutlined } from '@ant-design/icons';
 import type { ReactNode } from 'react';
-import type { AnalysisSpec, Insight } from '../api/types';
+import type { AnalysisSpec, Computed, Insight } from '../api/types';
+import { ComputedAt } from './ComputedAt';
 import { useI18n } from '../i18n';
 import { ErrorAlert } from './ErrorAlert';
 import { SaveInsight } from './SaveInsight';
@@ -10,8 +11,10 @@ import { Loading, NoData } from './States';
 /** A builder screen: its controls, then the result with its loading, error and empty states,
  * and saving the analysis as an insight. */
 export function AnalysisFrame({ title, controls, spec, loading, error, hasResult, onRun,
-  insight, onSaved, toolbar, children, testId }: {
+  insight, onSaved, toolbar, children, testId, result }: {
   title: string; controls: ReactNode; spec: AnalysisSpec | null; loading: boolean;
+  /** The answer on screen, for when it was computed. */
+  result?: Computed | null;
   error: unknown; hasResult: boolean; onRun: () => void; insight: Insight | null;
   onSaved: (insight: Insight) => void; toolbar?: ReactNode; children: ReactNode; testId: string;
 }) {
@@ -30,6 +33,7 @@ export function AnalysisFrame({ title, controls, spec, loading, error, hasResult
         title={t('query.result')}
         extra={
           <Space wrap>
+            {hasResult ? <ComputedAt result={result} /> : null}
             {toolbar}
             <Button icon={<ReloadOutlined />} onClick={onRun} loading={loading}
               disabled={!spec} data-testid="run-query">

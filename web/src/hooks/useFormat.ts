@@ -2,7 +2,7 @@ import { useContext, useMemo } from 'react';
 import { ProjectContext } from '../auth/project';
 import { useI18n } from '../i18n';
 import {
-  formatBucket, formatChange, formatDateTime, formatDay, formatDuration, formatMoney,
+  formatAgo, formatBucket, formatChange, formatDateTime, formatDay, formatDuration, formatMoney,
   formatNumber, formatPercent,
 } from '../format';
 
@@ -20,6 +20,7 @@ export function useFormat() {
     change: (v: number | null | undefined) => formatChange(v, lang),
     money: (v: number | null | undefined, cur = currency) => formatMoney(v, cur, lang),
     dateTime: (v: string | number | null | undefined) => formatDateTime(v, lang, timeZone),
+    ago: (v: string | number | null | undefined) => formatAgo(v, lang),
     bucket: (label: string, interval?: 'hour' | 'day' | 'week' | 'month') =>
       formatBucket(label, lang, interval),
     day: (label: string) => formatDay(label, lang),

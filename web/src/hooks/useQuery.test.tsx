@@ -9,12 +9,17 @@ const dau = (days: number): AnalysisSpec => ({
 });
 
 let bodies: unknown[];
+let cacheControls: (string | undefined)[];
 
 beforeEach(() => {
   vi.useFakeTimers();
   bodies = [];
+  cacheControls = [];
   vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit) => {
-    if (url === '/api/projects/shop/query') bodies.push(JSON.parse(String(init.body)));
+    if (url === '/api/projects/shop/query') {
+      bodies.push(JSON.parse(String(init.body)));
+      cacheControls.push((init.headers as Record<string, string>)['Cache-Control']);
+    }
     return new Response(JSON.stringify({ kind: 'trends', series: [] }), { status: 200 });
   }));
 });
@@ -32,6 +37,15 @@ function mount(initial: Props) {
 }
 
 describe('useAnalysis', () => {
+  it('accepts a recent kept answer, but Run asks for a new computation', async () => {
+    const view = mount({ spec: dau(30) });
+    view.rerender({ spec: dau(7) });
+    await act(() => vi.advanceTimersByTimeAsync(350));
+    await act(async () => { await view.result.current.rerun(); });
+    expect(bodies).toEqual([dau(30), dau(7), dau(7)]);
+    expect(cacheControls).toEqual(['max-age=300', 'max-age=300', 'no-cache']);
+  });
+
   it('sends the first spec at once and debounces later edits', async () => {
     const view = mount({ spec: dau(30) });
     expect(bodies).toEqual([dau(30)]); // no timer has run: the first run did not wait

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef } from 'react';
-import { projectPath } from '../api/client';
+import { projectPath, queryHeaders } from '../api/client';
 import { usePost } from '../api/hooks';
 import { takePrefetchedQuery } from '../api/prefetch';
 import type { AnalysisResult, AnalysisSpec } from '../api/types';
@@ -12,8 +12,8 @@ export interface AnalysisOptions {
   hold?: boolean;
 }
 
-/** Runs `spec` on the project's query endpoint whenever it changes; null (an incomplete form)
- * runs nothing. The first spec (on mount, or the one a saved insight brings after `hold`) goes
+/** Runs `spec` on the project's query endpoint whenever it changes (an answer the server
+ * computed in the last QUERY_MAX_AGE_S will do); null (an incomplete form) runs nothing. The first spec (on mount, or the one a saved insight brings after `hold`) goes
  * out at once: nobody is typing yet, and on a large project every 350 ms shows. Later edits are
  * debounced so a form being typed into does not send one query per keystroke. */
 export function useAnalysis<R extends AnalysisResult>(project: string, spec: AnalysisSpec | null,
@@ -40,7 +40,7 @@ export function useAnalysis<R extends AnalysisResult>(project: string, spec: Ana
     if (key === sent.current) return;
     const send = (answer?: Promise<R>) => {
       sent.current = key;
-      trackQuery(run(JSON.parse(key) as AnalysisSpec, answer));
+      trackQuery(run(JSON.parse(key) as AnalysisSpec, answer, queryHeaders()));
     };
     if (fresh.current) {
       fresh.current = false;
@@ -51,5 +51,7 @@ export function useAnalysis<R extends AnalysisResult>(project: string, spec: Ana
     const timer = window.setTimeout(send, delayMs);
     return () => window.clearTimeout(timer);
   }, [key, run, delayMs, hold, project]);
-  return { ...query, rerun: () => (spec ? run(spec) : Promise.resolve(undefined)) };
+  // Run again: a new computation, whatever the server kept.
+  return { ...query,
+    rerun: () => (spec ? run(spec, undefined, queryHeaders(true)) : Promise.resolve(undefined)) };
 }

@@ -111,6 +111,8 @@ export const en = {
   'query.running': 'Running…',
   'query.compare': 'Compare with previous period',
   'query.result': 'Result',
+  'query.computedAgo': 'Computed {ago}',
+  'query.computedAt': 'Computed at {time}; Run computes it again.',
   'query.empty': 'Nothing matched in this range.',
   'query.edited': 'Changed: run again to update the result.',
 
@@ -482,6 +484,8 @@ export const zhCN: Record<MessageKey, string> = {
   'query.running': '查询中…',
   'query.compare': '对比上一周期',
   'query.result': '结果',
+  'query.computedAgo': '更新于{ago}',
+  'query.computedAt': '计算时间 {time}；点击“查询”重新计算。',
   'query.empty': '该时间范围内没有匹配的数据。',
   'query.edited': '条件已修改：重新查询以更新结果。',
 

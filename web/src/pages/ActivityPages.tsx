@@ -67,7 +67,8 @@ export function LifecyclePage() {
       controls={<ActivityControls draft={draft} intervals={['day', 'week', 'month']}
         set={(patch) => setDraft((d) => ({ ...d, ...patch }))} />}
       spec={spec} loading={query.loading} error={query.error ?? insightError}
-      hasResult={Boolean(query.data)} onRun={() => void query.rerun()} insight={insight}
+      hasResult={Boolean(query.data)} result={query.data} onRun={() => void query.rerun()}
+      insight={insight}
       onSaved={setInsight}>
       {query.data ? <LifecycleView result={query.data} /> : null}
     </AnalysisFrame>
@@ -88,7 +89,8 @@ export function StickinessPage() {
       controls={<ActivityControls draft={draft} intervals={['day', 'week']}
         set={(patch) => setDraft((d) => ({ ...d, ...patch }))} />}
       spec={spec} loading={query.loading} error={query.error ?? insightError}
-      hasResult={Boolean(query.data)} onRun={() => void query.rerun()} insight={insight}
+      hasResult={Boolean(query.data)} result={query.data} onRun={() => void query.rerun()}
+      insight={insight}
       onSaved={setInsight}>
       {query.data ? <StickinessView result={query.data} /> : null}
     </AnalysisFrame>

@@ -3,6 +3,7 @@ import { ReloadOutlined } from '@ant-design/icons';
 import { useMemo, useState } from 'react';
 import type { DateRange, OverviewResult } from '../api/types';
 import { useProject } from '../auth/project';
+import { ComputedAt } from '../components/ComputedAt';
 import { DateRangeSelect } from '../components/DateRangeSelect';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { FiltersEditor } from '../components/FiltersEditor';
@@ -37,6 +38,7 @@ export function OverviewPage() {
           ) : null}
         </Space>
         <Space wrap>
+          {data ? <ComputedAt result={data} /> : null}
           <DateRangeSelect value={range} onChange={setRange} />
           <Button icon={<ReloadOutlined />} loading={query.loading} data-testid="run-query"
             onClick={() => void query.rerun()} />

@@ -82,7 +82,8 @@ export function RetentionPage() {
   return (
     <AnalysisFrame testId="page-retention" title={t('retention.title')} controls={controls}
       spec={spec} loading={query.loading} error={query.error ?? insightError}
-      hasResult={Boolean(query.data)} onRun={() => void query.rerun()} insight={insight}
+      hasResult={Boolean(query.data)} result={query.data} onRun={() => void query.rerun()}
+      insight={insight}
       onSaved={setInsight}>
       {query.data ? <RetentionView result={query.data} /> : null}
     </AnalysisFrame>

@@ -131,6 +131,7 @@ export function TrendsPage() {
       loading={query.loading}
       error={query.error ?? insightError}
       hasResult={Boolean(query.data)}
+      result={query.data}
       onRun={() => void query.rerun()}
       insight={insight}
       onSaved={setInsight}
