@@ -205,6 +205,7 @@ export function FunnelPage() {
         loading={query.loading}
         error={query.error ?? insightError}
         hasResult={Boolean(query.data) && complete >= 2}
+        result={query.data}
         onRun={() => void query.rerun()}
         insight={insight}
         onSaved={setInsight}
