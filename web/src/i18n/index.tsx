@@ -1,6 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import type { ReactNode } from 'react';
 import { ConfigProvider } from 'antd';
+import { THEME } from '../theme';
 import enUS from 'antd/locale/en_US';
 import zhCNAntd from 'antd/locale/zh_CN';
 import dayjs from 'dayjs';
@@ -56,7 +57,7 @@ export function I18nProvider({ children, lang: fixed }: { children: ReactNode; l
   return (
     <I18nContext.Provider value={value}>
       <ConfigProvider locale={lang === 'zh-CN' ? zhCNAntd : enUS}
-        theme={{ token: { colorPrimary: '#1677ff', borderRadius: 6 } }}>
+        theme={THEME}>
         {children}
       </ConfigProvider>
     </I18nContext.Provider>
