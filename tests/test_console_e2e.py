@@ -210,7 +210,51 @@ def test_a_funnel_built_on_screen_shows_the_apis_numbers(page: Page, console: Co
         f"{expected[2]['count']:,}"
     )
     expect(page.get_by_test_id("funnel-person").first).to_be_visible()
+    # Named from the persons' summaries (a name, else an id), not by number.
+    expect(page.get_by_test_id("funnel-person").first).not_to_contain_text("#")
     shoot(page, "funnel-persons")
+
+
+def test_a_dashboard_keeps_its_range_and_its_dragged_layout(page: Page, console: Console) -> None:
+    api = httpx.Client(base_url=console.url, timeout=60,
+                       headers={"Authorization": f"Bearer {console.key}"})  # fmt: skip
+    spec = {"kind": "trends", "series": [{"event": "view_item"}], "date_range": {"last_days": 30}}
+    ids = [api.post("/api/projects/demo/insights", json={"name": f"views {n}", "spec": spec})
+           .json()["id"] for n in range(2)]  # fmt: skip
+    tiles = [{"insight_id": ids[0], "x": 0, "y": 0, "w": 6, "h": 3},
+             {"insight_id": ids[1], "x": 6, "y": 0, "w": 6, "h": 3}]  # fmt: skip
+    board = api.post("/api/projects/demo/dashboards", json={
+        "name": "Week", "tiles": tiles, "date_range": {"last_days": 7}}).json()  # fmt: skip
+    sign_in(page, console, "owner@example.com")
+
+    def in_the_boards_range(request: Request) -> bool:
+        if not (request.method == "POST" and request.url.endswith("/api/projects/demo/query")):
+            return False
+        return bool(json.loads(request.post_data or "{}").get("date_range") == {"last_days": 7})
+
+    with page.expect_request(in_the_boards_range):
+        page.goto(f"{console.url}/p/demo/dashboards/{board['id']}")
+    expect(page.locator(".react-grid-item")).to_have_count(2)
+    expect(page.get_by_test_id("dashboard-range")).to_contain_text("Last 7 days")
+
+    # Drag the first tile by its title onto the second's place, then save.
+    page.get_by_test_id("edit-dashboard").click()
+    head = page.get_by_test_id(f"tile-{ids[0]}").locator(".ant-card-head").bounding_box()
+    other = page.get_by_test_id(f"tile-{ids[1]}").bounding_box()
+    assert head is not None and other is not None
+    page.mouse.move(head["x"] + 20, head["y"] + head["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(other["x"] + 20, head["y"] + head["height"] / 2, steps=12)
+    page.mouse.up()
+    with page.expect_response(lambda r: r.request.method == "PUT") as saved:
+        page.get_by_test_id("save-dashboard").click()
+    assert saved.value.status == 200
+    shoot(page, "dashboard")
+    after = api.get(f"/api/projects/demo/dashboards/{board['id']}").json()
+    assert after["date_range"] == {"last_days": 7}
+    moved = {tile["insight_id"]: tile for tile in after["tiles"]}
+    assert moved[ids[0]]["x"] == 6 and moved[ids[0]]["y"] == 0, after["tiles"]
+    assert all(tile["x"] + tile["w"] <= 12 for tile in after["tiles"])
 
 
 def test_a_person_opens_with_ids_traits_and_timeline(page: Page, console: Console) -> None:

@@ -1,6 +1,7 @@
 """Saved insights and dashboards on a real `userops serve`: each role's rights, specs checked by
 parse_spec with the field's JSON path, tiles of the project's own insights only, deleting an
-insight taking it off dashboards, hostile names stored as data, a saved spec running as saved."""
+insight taking it off dashboards, hostile names stored as data, a saved spec running as saved,
+a dashboard's date range (and the migration that added it)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import insert, inspect
+from sqlalchemy.orm import sessionmaker
 
 from resource_helpers import Caller, bearer, load, serve_shop
+from userops.meta import insights
+from userops.meta.db import MIGRATIONS_DIR, create_meta_engine, database_url, open_meta
 from userops.meta.keys import create_key
-from userops.meta.models import Project
+from userops.meta.models import Dashboard, Project, SavedInsight
+from userops.meta.projects import create_project
 from userops.runtime import Runtime
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -281,3 +289,109 @@ def test_tiles_name_their_bad_field(served: dict[str, Any]) -> None:
     kept = analyst.get(f"/api/projects/shop/dashboards/{board['id']}").json()
     assert [t["insight_id"] for t in kept["tiles"]] == [mine]
     refused(analyst.call("POST", "/api/projects/shop/dashboards", json={"tiles": []}), 400, "name")
+
+
+# --- a dashboard's date range ----------------------------------------------------------------
+
+
+def test_a_dashboards_range_is_saved_with_it(served: dict[str, Any]) -> None:
+    analyst = callers(served)["analyst"]
+    mine = create(analyst, "insights", {"name": "ranged", "spec": TRENDS})["id"]
+    tiles = [{"insight_id": mine, "x": 0, "y": 0, "w": 6, "h": 4}]
+    plain = create(analyst, "dashboards", {"name": "no range", "tiles": tiles})
+    assert plain["date_range"] is None  # each tile keeps its own range
+
+    board = create(analyst, "dashboards", {"name": "Weekly", "tiles": tiles,
+                                           "date_range": {"last_days": 7}})  # fmt: skip
+    path = f"/api/projects/shop/dashboards/{board['id']}"
+    assert board["date_range"] == {"last_days": 7}
+    assert callers(served)["viewer"].get(path).json()["date_range"] == {"last_days": 7}
+
+    # Dates round-trip as sent; a PUT without the range keeps it; null clears it.
+    dates = {"start": "2026-11-01", "end": "2026-11-03"}
+    assert analyst.call("PUT", path, json={"date_range": dates}).json()["date_range"] == dates
+    moved = [{**tiles[0], "x": 6, "w": 3}]
+    kept = analyst.call("PUT", path, json={"name": "Nov", "tiles": moved}).json()
+    assert (kept["name"], kept["date_range"]) == ("Nov", dates)
+    assert [{k: v for k, v in t.items() if k != "insight"} for t in kept["tiles"]] == moved
+    cleared = analyst.call("PUT", path, json={"date_range": None}).json()
+    assert cleared["date_range"] is None and cleared["name"] == "Nov"
+    assert analyst.get(path).json()["date_range"] is None
+
+    # Viewers see the range but may not save one.
+    response = callers(served)["viewer"].call("PUT", path, json={"date_range": {"last_days": 1}})
+    assert response.status_code == 403
+    assert analyst.get(path).json()["date_range"] is None
+
+
+@pytest.mark.parametrize(
+    ("date_range", "field"),
+    [
+        ({"last_days": 0}, "date_range.last_days"),
+        ({"last_days": 3661}, "date_range.last_days"),
+        ({"last_days": "many"}, "date_range.last_days"),
+        ({"start": "2026-13-01", "end": "2026-11-03"}, "date_range.start"),
+        ({"start": "2026-11-01", "end": "yesterday"}, "date_range.end"),
+        ({"start": "2026-11-05", "end": "2026-11-01"}, "date_range"),
+        ({"start": "2026-11-01"}, "date_range"),
+        ({"last_days": 7, "start": "2026-11-01", "end": "2026-11-03"}, "date_range"),
+        ({"last_days": 7, "color": "red"}, "date_range.color"),
+        ({}, "date_range"),
+        ("last week", "date_range"),
+    ],
+)  # fmt: skip
+def test_a_bad_range_is_a_400_naming_its_field(
+    served: dict[str, Any], date_range: Any, field: str
+) -> None:
+    analyst = callers(served)["analyst"]
+    body = {"name": "x", "tiles": [], "date_range": date_range}
+    refused(analyst.call("POST", "/api/projects/shop/dashboards", json=body), 400, field)
+    board = create(analyst, "dashboards", {"name": "ok", "date_range": {"last_days": 14}})
+    path = f"/api/projects/shop/dashboards/{board['id']}"
+    refused(analyst.call("PUT", path, json={"name": "changed", "date_range": date_range}), 400,
+            field)  # fmt: skip
+    after = analyst.get(path).json()
+    assert (after["name"], after["date_range"]) == ("ok", {"last_days": 14})
+
+
+def test_the_migration_keeps_existing_dashboards(tmp_path: Path, meta_url: str) -> None:
+    """A store at revision 0003 with a dashboard opens at the head: the dashboard has no range
+    and keeps its tiles, and can be given one."""
+    engine = create_meta_engine(database_url(tmp_path, meta_url))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+    assert "date_range" not in {c["name"] for c in inspect(engine).get_columns("dashboards")}
+    shop = create_project(sessionmaker(engine, expire_on_commit=False), "shop", "UTC")
+    now = dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC)
+    tiles = [{"insight_id": 0, "x": 0, "y": 0, "w": 12, "h": 3}]
+    with engine.begin() as connection:
+        insight_id = connection.execute(
+            insert(SavedInsight.__table__).values(
+                project_id=shop.id, name="old", description="", kind="trends", spec=TRENDS,
+                created_at=now, updated_at=now,
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+        tiles[0]["insight_id"] = insight_id
+        # Only the columns revision 0003 has: the model's new column is left out.
+        board_id = connection.execute(
+            insert(Dashboard.__table__).values(
+                project_id=shop.id, name="old board", description="", tiles=tiles,
+                created_at=now, updated_at=now,
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+    engine.dispose()
+
+    sessions = open_meta(tmp_path, meta_url)
+    try:
+        board = insights.get_dashboard(sessions, shop.id, board_id)
+        assert board["date_range"] is None and board["name"] == "old board"
+        assert [{k: v for k, v in t.items() if k != "insight"} for t in board["tiles"]] == tiles
+        changed = insights.update_dashboard(sessions, shop.id, board_id,
+                                            {"date_range": {"last_days": 90}})  # fmt: skip
+        assert changed["date_range"] == {"last_days": 90}
+        assert insights.get_dashboard(sessions, shop.id, board_id)["tiles"] == board["tiles"]
+    finally:
+        sessions.kw["bind"].dispose()

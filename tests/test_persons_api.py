@@ -1,7 +1,8 @@
 """Persons on a real `userops serve`, against brute force over the event log that was loaded:
 every person once across pages, each with its ids, events and display name; search by id, by
-trait and by number, with hostile text; the timeline paged newest first without gaps or repeats
-(ties included); the profile; unmerge for admins only; unknown ids 404."""
+trait and by number, with hostile text; summaries by person number (``ids``); the timeline paged
+newest first without gaps or repeats (ties included); the profile; unmerge for admins only;
+unknown ids 404."""
 
 from __future__ import annotations
 
@@ -196,6 +197,67 @@ def test_bad_list_parameters_are_400s(
     response = viewer(served).get("/api/projects/shop/persons", params=params)
     assert response.status_code == 400, response.text
     assert response.json()["field"] == field
+
+
+# --- by number -------------------------------------------------------------------------------
+
+
+def by_ids(caller: Caller, ids: str, project: str = "shop") -> list[dict[str, Any]]:
+    response = caller.get(f"/api/projects/{project}/persons", params={"ids": ids})
+    assert response.status_code == 200, response.text
+    assert response.json()["has_more"] is False
+    found: list[dict[str, Any]] = response.json()["persons"]
+    return found
+
+
+def test_persons_by_number_are_the_lists_summaries(served: dict[str, Any]) -> None:
+    caller = viewer(served)
+    everyone = {p["person_id"]: p for p in every_page(caller, None, 200)}
+    numbers = sorted(everyone)
+    picked = [numbers[3], numbers[0], numbers[-1], numbers[0], numbers[7]]
+    found = by_ids(caller, ",".join(str(n) for n in picked))
+    # In the order asked, each once, each exactly as the list shows it.
+    assert found == [everyone[n] for n in dict.fromkeys(picked)]
+    named = person_with(caller, "device-1")
+    assert by_ids(caller, f" {named['person_id']} ") == [named]
+    assert named["display"] == "Robert"
+    assert by_ids(caller, ",".join(str(n) for n in numbers)) == [everyone[n] for n in numbers]
+
+
+def test_another_projects_persons_are_left_out(served: dict[str, Any]) -> None:
+    caller = viewer(served)
+    local: Caller = served["local"]
+    theirs = [p["person_id"] for p in every_page(local, None, 200, "split")]
+    mine = person_with(caller, "device-2")
+    assert not set(theirs) & {p["person_id"] for p in every_page(caller, None, 200)}
+    assert by_ids(caller, ",".join(str(n) for n in theirs)) == []
+    assert by_ids(caller, f"{theirs[0]},{mine['person_id']},{theirs[1]}") == [mine]
+    # An absorbed person holds no ids: its number is left out too (its profile leads on).
+    merged = person_with(caller, "user-0")
+    absorbed = caller.get(f"/api/projects/shop/persons/{merged['person_id']}").json()
+    absorbed_id = next(m["merged_id"] for m in absorbed["merges"]
+                       if m["merged_id"] != merged["person_id"])  # fmt: skip
+    assert by_ids(caller, f"{absorbed_id},{merged['person_id']}") == [merged]
+    assert by_ids(caller, "999999") == []
+    outsider: Caller = served["callers"]["outsider"]
+    assert outsider.get("/api/projects/shop/persons", params={"ids": "1"}).status_code == 404
+
+
+@pytest.mark.parametrize("ids", ["", " ", "a", "1,,2", "1;2", "1,", "-1", "0", "1.5", "1e3",
+                                 "１", "99999999999999999999", "1 OR 1=1", "2" * 400,
+                                 ",".join(str(n) for n in range(1, 502))])  # fmt: skip
+def test_bad_ids_are_400s(served: dict[str, Any], ids: str) -> None:
+    response = viewer(served).get("/api/projects/shop/persons", params={"ids": ids})
+    assert (response.status_code, response.json()["field"]) == (400, "ids"), response.text
+
+
+def test_ids_take_at_most_500_and_no_search(served: dict[str, Any]) -> None:
+    caller = viewer(served)
+    numbers = sorted(p["person_id"] for p in every_page(caller, None, 200))
+    ids = ",".join(str(n) for n in [*numbers, *range(10**6, 10**6 + 500 - len(numbers))])
+    assert [p["person_id"] for p in by_ids(caller, ids)] == numbers
+    response = caller.get("/api/projects/shop/persons", params={"ids": "1", "search": "device"})
+    assert (response.status_code, response.json()["field"]) == (400, "ids")
 
 
 # --- a person --------------------------------------------------------------------------------

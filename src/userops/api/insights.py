@@ -9,8 +9,14 @@ only, a deleted insight leaving every dashboard) live in ``userops.meta.insights
     DELETE /api/projects/{project}/insights/{id}         204; its tiles leave every dashboard
     GET    /api/projects/{project}/dashboards            [{"id", "name", "description",
                                                           "tile_count", "updated_at"}]
-    POST   /api/projects/{project}/dashboards            {"name", "description"?, "tiles"} -> 201
+    POST   /api/projects/{project}/dashboards            {"name", "description"?, "tiles",
+                                                          "date_range"?} -> 201
     GET|PUT|DELETE /api/projects/{project}/dashboards/{id}
+
+A dashboard answers ``{"id", "name", "description", "tiles": [{"insight_id", "x", "y", "w", "h",
+"insight"}], "date_range", "created_at", "updated_at"}``. ``date_range`` is an analysis date
+range (``{"last_days"}`` or ``{"start", "end"}``) shown on every tile, or null for each tile's
+own; a PUT with ``"date_range": null`` clears it, one without it keeps it.
 """
 
 from __future__ import annotations
@@ -75,7 +81,8 @@ def insights_router(runtime: Callable[[], Runtime]) -> APIRouter:
 
     @router.post(boards, status_code=201, summary="Create a dashboard of saved insights")
     async def create_dashboard(request: Request, access: Writer) -> dict[str, Any]:
-        """Body: ``{"name", "description"?, "tiles": [{"insight_id", "x", "y", "w", "h"}]}``."""
+        """Body: ``{"name", "description"?, "tiles": [{"insight_id", "x", "y", "w", "h"}],
+        "date_range"?}``; a bad range is a 400 naming ``date_range.<its field>``."""
         body = await json_body(request)
         return await in_thread(insights.create_dashboard, runtime().sessions,
                                access.project.id, body)  # fmt: skip

@@ -6,6 +6,8 @@ is undone). Lists are ordered by person number, newest first: cheap to page in t
 store, and stable while events arrive. A search matches, ignoring case, any part of any distinct
 id, any part of any current trait value (its filter text: strings unquoted, other values as JSON
 text), or the person's number. The search text only ever reaches SQL as a bind parameter.
+Summaries can also be asked for by person number (``by_numbers``), as the funnel's list of
+persons does for the numbers it shows.
 
 The event timeline pages by time: ``before`` is exclusive, and a page that would end inside a
 run of events sharing one millisecond takes the whole run, so the next page (everything before
@@ -32,6 +34,8 @@ from userops.store import EventStore, rows
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000
 MAX_EVENTS = 500
+MAX_NUMBERS = 500  # persons asked for by number at once
+BIGINT = 2**63 - 1
 # Traits that name a person, in the order the list's `display` prefers them.
 DISPLAY_TRAITS = ("email", "name")
 
@@ -235,6 +239,41 @@ def summaries(
         found.append(PersonSummary(person, _display(traits, ids[person]), ids[person], first,
                                    last, count))  # fmt: skip
     return found
+
+
+def parse_numbers(text: str) -> list[int]:
+    """``"12,7, 12"`` as ``[12, 7]``: person numbers, comma-separated, the first of repeats
+    kept; BadRequest naming ``ids`` for anything else or more than ``MAX_NUMBERS``."""
+    parts = [part.strip() for part in text.split(",")]
+    numbers: dict[int, None] = {}
+    for part in parts:
+        if not (part.isascii() and part.isdigit()) or not 0 < int(part) <= BIGINT:
+            shown = part if len(part) <= 40 else part[:40] + "…"
+            raise BadRequest(f"ids: {shown!r} is not a person number; give numbers separated by "
+                             "commas", field="ids")  # fmt: skip
+        numbers.setdefault(int(part), None)
+    if len(numbers) > MAX_NUMBERS:
+        raise BadRequest(f"ids: give at most {MAX_NUMBERS} persons at once", field="ids")
+    return list(numbers)
+
+
+def by_numbers(
+    sessions: sessionmaker[Session], store: EventStore, project_id: int, numbers: list[int]
+) -> list[PersonSummary]:
+    """The summaries of those of ``numbers`` that are persons of the project holding ids now,
+    in the order given; any other number (another project's, an absorbed person's, none) is
+    left out."""
+    if not numbers:
+        return []
+    with sessions() as session:
+        holding = set(
+            session.scalars(
+                select(DistinctId.person_id)
+                .where(DistinctId.project_id == project_id, DistinctId.person_id.in_(numbers))
+                .distinct()
+            )
+        )
+    return summaries(sessions, store, project_id, [n for n in numbers if n in holding])
 
 
 def list_persons(

@@ -3,10 +3,12 @@
 A spec is checked with ``userops.analysis.query.parse_spec`` before it is saved, and saved as it
 was sent (not with today's defaults filled in, so a later default applies to it too). A tile may
 only show an insight of the dashboard's own project; deleting an insight takes its tiles off
-every dashboard, in the same transaction. Bad input is ``BadRequest`` naming the field as a JSON
-path: ``name``, ``spec.steps[2].event``, ``tiles[0].insight_id``.
+every dashboard, in the same transaction. A dashboard's ``date_range`` (an analysis
+``DateRange``) replaces every tile's own range when set; null leaves each tile its own. Bad input
+is ``BadRequest`` naming the field as a JSON path: ``name``, ``spec.steps[2].event``,
+``tiles[0].insight_id``, ``date_range.last_days``.
 
-Updates are partial: a field left out keeps its value.
+Updates are partial: a field left out keeps its value (a ``date_range`` of null clears it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from userops.analysis.query import parse_spec
+from userops.analysis.spec import DateRange
 from userops.errors import BadRequest, NotFound
 from userops.meta.models import Dashboard, SavedInsight, User, utcnow
 from userops.schema.times import iso
@@ -93,6 +96,13 @@ class Tile(_Strict):
 
 class DashboardInput(_Named):
     tiles: Annotated[list[Tile], Field(max_length=MAX_TILES)] | None = None
+    date_range: DateRange | None = None
+
+    def range_json(self) -> dict[str, Any] | None:
+        """The range as stored: only the fields of its form (``last_days``, or start/end)."""
+        if self.date_range is None:
+            return None
+        return self.date_range.model_dump(mode="json", exclude_none=True)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -239,7 +249,8 @@ def dashboard_json(session: Session, row: Dashboard) -> dict[str, Any]:
     tiles = [{**tile, "insight": views[tile["insight_id"]]} for tile in row.tiles
              if tile["insight_id"] in views]  # fmt: skip
     return {"id": row.id, "name": row.name, "description": row.description, "tiles": tiles,
-            "created_at": iso(row.created_at), "updated_at": iso(row.updated_at)}  # fmt: skip
+            "date_range": row.date_range, "created_at": iso(row.created_at),
+            "updated_at": iso(row.updated_at)}  # fmt: skip
 
 
 def list_dashboards(sessions: sessionmaker[Session], project_id: int) -> list[dict[str, Any]]:
@@ -270,7 +281,8 @@ def create_dashboard(sessions: sessionmaker[Session], project_id: int, body: Any
         row = Dashboard(project_id=project_id, name=given.name,
                         description=given.description or "",
                         tiles=_check_tiles(session, project_id, given.tiles or []),
-                        created_at=now, updated_at=now)  # fmt: skip
+                        date_range=given.range_json(), created_at=now,
+                        updated_at=now)  # fmt: skip
         session.add(row)
         session.flush()
         return dashboard_json(session, row)
@@ -288,6 +300,8 @@ def update_dashboard(
             row.description = given.description
         if given.tiles is not None:
             row.tiles = _check_tiles(session, project_id, given.tiles)
+        if "date_range" in given.model_fields_set:  # sent as null: back to each tile's own
+            row.date_range = given.range_json()
         row.updated_at = utcnow()
         session.flush()
         return dashboard_json(session, row)

@@ -255,7 +255,9 @@ class SavedInsight(Base):
 
 
 class Dashboard(Base):
-    """A grid of saved insights: ``tiles`` is a list of ``{insight_id, x, y, w, h}``."""
+    """A grid of saved insights: ``tiles`` is a list of ``{insight_id, x, y, w, h}``;
+    ``date_range``, when set, is an analysis ``DateRange`` applied to every tile (NULL: each
+    tile keeps its own)."""
 
     __tablename__ = "dashboards"
 
@@ -264,5 +266,6 @@ class Dashboard(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     tiles: Mapped[list[Any]] = mapped_column(JSON)
+    date_range: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

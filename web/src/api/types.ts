@@ -387,12 +387,15 @@ export interface Dashboard {
   name: string;
   description: string | null;
   tiles: (Tile & { insight: Insight })[];
+  /** Shown on every tile in place of its own range; null: each tile's own. */
+  date_range: DateRange | null;
   created_at: string;
   updated_at: string;
 }
 
 // ---- persons -------------------------------------------------------------------------------
 
+/** A person as lists show it: from `GET persons?search=` or `?ids=` (summaries by number). */
 export interface PersonRow {
   person_id: number | string;
   display: string;

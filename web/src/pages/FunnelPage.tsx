@@ -5,8 +5,10 @@ import {
 import { ArrowDownOutlined, DeleteOutlined, PlusOutlined } from '@ant-design/icons';
 import { useEffect, useMemo, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { api, projectPath } from '../api/client';
-import type { FunnelMode, FunnelResult, FunnelSpec, WindowUnit } from '../api/types';
+import { api, projectPath, qs } from '../api/client';
+import type {
+  FunnelMode, FunnelResult, FunnelSpec, PersonPage, PersonRow, WindowUnit,
+} from '../api/types';
 import { useProject } from '../auth/project';
 import { AnalysisFrame, Field } from '../components/AnalysisFrame';
 import { BreakdownEditor } from '../components/BreakdownEditor';
@@ -29,24 +31,68 @@ const PAGE = 50;
 
 interface PersonsQuery { step: number; status: 'converted' | 'dropped'; offset: number }
 
-/** The persons who reached a step or dropped before it: the same funnel, with `persons`. */
-function FunnelPersonsDrawer({ draft, query, labels, onClose, onPage }: {
+interface DrawerState {
+  key: string;
+  result?: FunnelResult;
+  error?: unknown;
+  summaries?: PersonRow[];
+  summaryError?: unknown;
+}
+
+/** The persons list's summaries of these numbers; without them (an error) the numbers show. */
+async function summariesOf(project: string, ids: number[]): Promise<
+  { summaries?: PersonRow[]; summaryError?: unknown }> {
+  if (ids.length === 0) return {};
+  try {
+    const page = await api.get<PersonPage>(
+      projectPath(project, '/persons' + qs({ ids: ids.join(',') })));
+    return { summaries: page.persons };
+  } catch (summaryError) {
+    return { summaryError };
+  }
+}
+
+/** One listed person: the name the persons list shows (else the number), its first id. */
+function FunnelPerson({ id, person }: { id: number; person: PersonRow | undefined }) {
+  const { project } = useProject();
+  const name = person?.display || `#${id}`;
+  const first = person?.distinct_ids[0];
+  return (
+    <List.Item data-testid="funnel-person">
+      <Space direction="vertical" size={0} style={{ minWidth: 0 }}>
+        <Link to={`/p/${encodeURIComponent(project.name)}/persons/${id}`}>{name}</Link>
+        {first && first !== name ? (
+          <Typography.Text type="secondary" ellipsis style={{ maxWidth: 340 }}>
+            {first}
+          </Typography.Text>
+        ) : null}
+      </Space>
+    </List.Item>
+  );
+}
+
+/** The persons who reached a step or dropped before it: the same funnel, with `persons`, then
+ * their summaries (names, ids) by number. */
+export function FunnelPersonsDrawer({ draft, query, labels, onClose, onPage }: {
   draft: FunnelDraft; query: PersonsQuery | null; labels: string[]; onClose: () => void;
   onPage: (offset: number) => void;
 }) {
   const { t } = useI18n();
   const fmt = useFormat();
   const { project } = useProject();
-  const [state, setState] = useState<{ key: string; result?: FunnelResult; error?: unknown }>(
-    { key: '' });
+  const [state, setState] = useState<DrawerState>({ key: '' });
   const key = query ? JSON.stringify(query) : '';
   useEffect(() => {
     if (!query) return;
     let live = true;
     setState({ key });
     const spec = buildFunnelSpec(draft, { ...query, limit: PAGE });
+    // The page shows once its names are in, so numbers never flash in their place.
     api.post<FunnelResult>(projectPath(project.name, '/query'), spec).then(
-      (result) => { if (live) setState({ key, result }); },
+      async (result) => {
+        const found = await summariesOf(project.name, result.persons ?? []);
+        if (live) setState({ key, result, ...found });
+      },
       (error: unknown) => { if (live) setState({ key, error }); },
     );
     return () => { live = false; };
@@ -55,6 +101,8 @@ function FunnelPersonsDrawer({ draft, query, labels, onClose, onPage }: {
   }, [key, project.name]);
   const persons = state.result?.persons ?? [];
   const total = state.result?.persons_total ?? 0;
+  const byId = useMemo(() => new Map((state.summaries ?? []).map(
+    (person) => [String(person.person_id), person])), [state.summaries]);
   return (
     <Drawer open={query !== null} onClose={onClose} width={420} data-testid="funnel-persons"
       title={query ? t('funnel.personsTitle', {
@@ -68,13 +116,10 @@ function FunnelPersonsDrawer({ draft, query, labels, onClose, onPage }: {
           <Typography.Paragraph data-testid="funnel-persons-total">
             {t('funnel.personsTotal', { n: fmt.number(total) })}
           </Typography.Paragraph>
+          <ErrorAlert error={state.summaryError} />
           {persons.length === 0 ? <NoData /> : (
             <List size="small" bordered dataSource={persons}
-              renderItem={(id) => (
-                <List.Item data-testid="funnel-person">
-                  <Link to={`/p/${encodeURIComponent(project.name)}/persons/${id}`}>#{id}</Link>
-                </List.Item>
-              )} />
+              renderItem={(id) => <FunnelPerson id={id} person={byId.get(String(id))} />} />
           )}
           {total > PAGE && query ? (
             <Pagination style={{ marginTop: 12 }} size="small" pageSize={PAGE} total={total}
