@@ -63,6 +63,13 @@ class Scope:
         self.params[name] = value
         return f"{{{name}:{type_}}}"
 
+    def nested(self) -> Scope:
+        """A scope for a subquery of this query: the same parameters (so names never clash),
+        its own person properties to join."""
+        child = Scope.__new__(Scope)
+        child.params, child._names, child._person_keys = self.params, self._names, []
+        return child
+
     def window(self, start: dt.datetime, end: dt.datetime, column: str = "e.timestamp") -> str:
         """``column`` in [start, end) (UTC instants)."""
         low = self.param(start, "DateTime64(3, 'UTC')")
@@ -164,6 +171,17 @@ class Scope:
             return RESOLVED_EVENTS
         return f"{RESOLVED_EVENTS} LEFT JOIN ({self._person_properties()}) AS p " \
                f"ON p.person_id = {RESOLVED_PERSON}"  # fmt: skip
+
+    @property
+    def has_person_properties(self) -> bool:
+        """Whether a condition built so far reads a person property (``p.v0``, ...)."""
+        return bool(self._person_keys)
+
+    def person_properties(self) -> str:
+        """The subquery of every person's requested properties (``person_id``, ``v0``, ...),
+        to join as ``p`` where conditions are evaluated per person instead of per event
+        (call after building the conditions)."""
+        return self._person_properties()
 
     def _person_properties(self) -> str:
         """Each person's current value of every requested key, as raw JSON ('' if never set):
