@@ -95,16 +95,23 @@ def test_max_age_accepts_an_older_answer_after_events_arrived(
     assert total(cache.get(runtime.store, key, compute)) == 3
 
 
-def test_keys_change_at_the_projects_midnight_and_with_its_time_zone(project: Project) -> None:
+def test_keys_change_at_the_projects_midnight_and_with_its_settings(project: Project) -> None:
     spec = SPEC.model_dump_json()
     # 15:59:59 and 16:00 UTC are 23:59:59 and 00:00 the next day in Shanghai (UTC+8)
     before = result_key(project, spec, dt.datetime(2026, 11, 20, 15, 59, 59, tzinfo=dt.UTC))
     same_day = result_key(project, spec, dt.datetime(2026, 11, 19, 16, 0, tzinfo=dt.UTC))
     after = result_key(project, spec, dt.datetime(2026, 11, 20, 16, 0, tzinfo=dt.UTC))
     assert before == same_day and before != after
-    moved = Project(id=project.id, name=project.name, timezone="UTC", write_key="w")
     at = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
-    assert result_key(moved, spec, at) != result_key(project, spec, at)
+    same = Project(id=project.id, name=project.name, timezone=project.timezone, write_key="w",
+                   order_event=project.order_event, revenue_property=project.revenue_property)
+    assert result_key(same, spec, at) == result_key(project, spec, at)
+    for change in ({"timezone": "UTC"}, {"order_event": "purchase"},
+                   {"revenue_property": "amount"}):  # fmt: skip
+        moved = Project(**{"id": project.id, "name": project.name, "write_key": "w",
+                           "timezone": project.timezone, "order_event": project.order_event,
+                           "revenue_property": project.revenue_property, **change})  # fmt: skip
+        assert result_key(moved, spec, at) != result_key(project, spec, at), change
     other = parse_spec({**SPEC.model_dump(mode="json"), "interval": "week"}).model_dump_json()
     assert result_key(project, other, at) != result_key(project, spec, at)
 

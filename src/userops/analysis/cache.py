@@ -11,9 +11,10 @@ Sensors Analytics serve a dashboard from its last computation and say when that 
 result carries ``computed_at`` and ``cached`` for that. ``force`` computes again whatever is
 kept (a refresh button, ``Cache-Control: no-cache``).
 
-A key is the project, its time zone, today's date there (relative ranges such as "last 7
-days" move with it) and the spec's canonical JSON. Concurrent askers of one key wait for one
-computation. Entries are bounded by the size of their JSON, least recently used leave first.
+A key is the project, its time zone and the other settings analyses read, today's date there
+(relative ranges such as "last 7 days" move with it) and the spec's canonical JSON. Concurrent
+askers of one key wait for one computation. Entries are bounded by the size of their JSON,
+least recently used leave first.
 """
 
 from __future__ import annotations
@@ -45,9 +46,11 @@ def data_version(store: EventStore) -> tuple[int, int]:
 
 
 def result_key(project: Project, spec_json: str, now: dt.datetime | None = None) -> Hashable:
-    """The key of one spec's answer for one project, today in the project's time zone."""
+    """The key of one spec's answer for one project, today in the project's time zone, with
+    every project setting an analysis reads (a changed order event changes the overview)."""
     today = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(project.timezone)).date()
-    return (project.id, project.timezone, today.isoformat(), spec_json)
+    settings = (project.timezone, project.order_event, project.revenue_property)
+    return (project.id, settings, today.isoformat(), spec_json)
 
 
 @dataclass(frozen=True)
