@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from itertools import count
 from typing import Any
 
+from userops.analysis.person_stats import is_computed, stats_columns
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
 from userops.analysis.spec import NONE, OTHER, Breakdown, PropertyFilter, PropertyType
 from userops.store import EventStore, rows
@@ -185,21 +186,37 @@ class Scope:
 
     def _person_properties(self) -> str:
         """Each person's current value of every requested key, as raw JSON ('' if never set):
-        the latest ``traits`` value by (timestamp, message_id), else the first ``traits_once``
-        value, the fold ``identity.profile.fold_traits`` does."""
+        for a trait, the latest ``traits`` value by (timestamp, message_id), else the first
+        ``traits_once`` value, the fold ``identity.profile.fold_traits`` does; for a computed
+        property (``$revenue``, ...) its value at the last refresh (``analysis.computed``)."""
+        traits = [(n, key) for n, key in enumerate(self._person_keys) if not is_computed(key)]
+        computed = [(n, key) for n, key in enumerate(self._person_keys) if is_computed(key)]
         columns = []
-        for n, key in enumerate(self._person_keys):
+        for n, key in traits:
             name = self.param(key, "String")
             latest = (f"argMaxIf(JSONExtractRaw(e.traits, {name}), (e.timestamp, e.message_id), "
                       f"JSONHas(e.traits, {name}))")  # fmt: skip
             first = (f"argMinIf(JSONExtractRaw(e.traits_once, {name}), "
                      f"(e.timestamp, e.message_id), JSONHas(e.traits_once, {name}))")  # fmt: skip
             columns.append(f"if({latest} != '', {latest}, {first}) AS v{n}")
-        return f"""
+        folded = f"""
             SELECT {RESOLVED_PERSON} AS person_id, {", ".join(columns)}
             FROM {RESOLVED_EVENTS}
             WHERE e.project_id = {{project:UInt32}} AND (e.traits != '' OR e.traits_once != '')
             GROUP BY person_id
+        """  # noqa: S608
+        if not computed:
+            return folded
+        stats = stats_columns([key for _, key in computed])
+        renamed = ", ".join(f"c.c{m} AS v{n}" for m, (n, _) in enumerate(computed))
+        if not traits:
+            return f"SELECT c.person_id AS person_id, {renamed} FROM ({stats}) AS c"  # noqa: S608
+        # Either side may lack a person (no traits, or not computed yet): a full join, the
+        # missing side's columns '' (not set).
+        kept = ", ".join(f"t.v{n} AS v{n}" for n, _ in traits)
+        return f"""
+            SELECT if(t.person_id != 0, t.person_id, c.person_id) AS person_id, {kept}, {renamed}
+            FROM ({folded}) AS t FULL OUTER JOIN ({stats}) AS c ON t.person_id = c.person_id
         """  # noqa: S608
 
 

@@ -19,6 +19,16 @@ Why the events table looks like this (measured in benchmarks/events_table.py):
 - person_id is stamped at ingestion; person_overrides holds the current person of every
   distinct id whose person changed since (merges, unmerges), so queries resolve identity exactly
   with a small join instead of joining every event to a full id map.
+- segment_changes (migration 3) is append-only: each refresh of a segment writes who entered and
+  who left, under its refresh id. Whether a refresh completed is the metadata store's
+  (segment_refreshes), and readers take only completed refreshes' rows, so a refresh that fails
+  half-way leaves the previous membership as it was. ORDER BY (project, segment, person, at)
+  keeps a segment's rows together and a person's changes in time order.
+- person_stats (migration 4) holds computed person properties (userops.analysis.computed), a row
+  per person and refresh; ReplacingMergeTree(refreshed_at) keeps the newest, read with FINAL.
+- person_stages (migration 5): each person's lifecycle stage on the first day of a refreshed
+  range and on every day it changed (userops.analysis.stages); readers take the project's
+  newest refresh, so ORDER BY starts with it.
 """
 
 from __future__ import annotations
@@ -156,6 +166,69 @@ MIGRATIONS: tuple[Migration, ...] = (
                     ("country", _context_field("location", "country")),
                 )
             ),
+        ),
+    ),
+    Migration(
+        3,
+        "segment membership changes",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS segment_changes (
+                project_id UInt32,
+                segment_id UInt64,
+                refresh_id UInt64,
+                person_id UInt64,
+                at DateTime64(3, 'UTC'),
+                entered Bool
+            )
+            ENGINE = MergeTree
+            ORDER BY (project_id, segment_id, person_id, at)
+            """,
+        ),
+    ),
+    Migration(
+        4,
+        "computed person properties",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS person_stats (
+                project_id UInt32,
+                person_id UInt64,
+                refreshed_at DateTime64(3, 'UTC'),
+                first_seen DateTime64(3, 'UTC'),
+                last_seen DateTime64(3, 'UTC'),
+                first_channel String,
+                first_utm_medium String,
+                first_utm_campaign String,
+                events UInt64,
+                events_30d UInt64,
+                active_days_30d UInt32,
+                orders UInt64,
+                revenue Float64,
+                revenue_30d Float64,
+                last_order_at Nullable(DateTime64(3, 'UTC'))
+            )
+            ENGINE = ReplacingMergeTree(refreshed_at)
+            ORDER BY (project_id, person_id)
+            """,
+        ),
+    ),
+    Migration(
+        5,
+        "lifecycle stages",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS person_stages (
+                project_id UInt32,
+                person_id UInt64,
+                day Date,
+                stage LowCardinality(String),
+                previous LowCardinality(String),
+                refreshed_at DateTime64(3, 'UTC')
+            )
+            ENGINE = MergeTree
+            ORDER BY (project_id, refreshed_at, person_id, day)
+            """,
         ),
     ),
 )

@@ -1,0 +1,74 @@
+"""The read side of computed person properties (``userops.analysis.computed``): each property
+as raw JSON text, the form trait values take, for ``Scope`` to join beside the traits. Apart
+from ``computed`` so that ``scope`` can import it.
+"""
+
+from __future__ import annotations
+
+# ISO 8601 in UTC with milliseconds, as the API writes instants: 2026-11-20T04:00:00.000Z.
+_ISO = "concat(replaceOne(toString({0}), ' ', 'T'), 'Z')"
+
+# Per table of the event store (a ReplacingMergeTree by refresh time, one row per person and
+# project), each property it holds as raw JSON text, the form trait values take ('' when not
+# set). Names are fixed here; a spec's key only selects among them.
+TABLES: dict[str, dict[str, str]] = {
+    "person_stats": {
+        "$first_seen": "toJSONString(" + _ISO.format("first_seen") + ")",
+        "$last_seen": "toJSONString(" + _ISO.format("last_seen") + ")",
+        "$first_channel": "if(first_channel = '', '', toJSONString(first_channel))",
+        "$first_utm_medium": "if(first_utm_medium = '', '', toJSONString(first_utm_medium))",
+        "$first_utm_campaign": "if(first_utm_campaign = '', '', "
+                               "toJSONString(first_utm_campaign))",
+        "$events": "toString(events)",
+        "$events_30d": "toString(events_30d)",
+        "$active_days_30d": "toString(active_days_30d)",
+        "$orders": "toString(orders)",
+        "$revenue": "toJSONString(revenue)",
+        "$revenue_30d": "toJSONString(revenue_30d)",
+        "$last_order_at": "if(last_order_at IS NULL, '', "
+                          "toJSONString(" + _ISO.format("assumeNotNull(last_order_at)") + "))",
+    },
+    # Each person's stage at the end of the newest refresh's range (analysis.stages).
+    "person_stages": {"$lifecycle_stage": "toJSONString(stage)"},
+}  # fmt: skip
+# Where a family's rows are not one per person in a ReplacingMergeTree: the subquery giving one.
+SOURCES: dict[str, str] = {
+    "person_stages": """
+        SELECT person_id, argMax(stage, day) AS stage FROM person_stages
+        WHERE project_id = {project:UInt32} AND refreshed_at = (
+            SELECT max(refreshed_at) FROM person_stages WHERE project_id = {project:UInt32})
+        GROUP BY person_id
+    """,
+}
+COMPUTED: dict[str, tuple[str, str]] = {
+    name: (table, expression) for table, names in TABLES.items()
+    for name, expression in names.items()
+}  # fmt: skip
+
+
+def is_computed(key: str) -> bool:
+    return key in COMPUTED
+
+
+def stats_columns(keys: list[str]) -> str:
+    """The subquery of each person's computed properties ``keys`` as raw JSON, named ``c0``,
+    ``c1``, ... in order, for ``Scope`` to join beside the traits: one subquery per table
+    they live in, fully joined on the person (a person missing from one has '' there)."""
+    by_table: dict[str, list[int]] = {}
+    for n, key in enumerate(keys):
+        by_table.setdefault(COMPUTED[key][0], []).append(n)
+    parts = []
+    for table, numbers in by_table.items():
+        columns = ", ".join(f"{COMPUTED[keys[n]][1]} AS c{n}" for n in numbers)
+        source = SOURCES.get(table, f"SELECT * FROM {table} FINAL "  # noqa: S608
+                                    "WHERE project_id = {project:UInt32}")
+        parts.append(f"SELECT person_id, {columns} FROM ({source})")  # noqa: S608
+    if len(parts) == 1:
+        return parts[0]
+    joined = f"({parts[0]}) AS s0"
+    person = "s0.person_id"
+    for m, part in enumerate(parts[1:], start=1):
+        joined += f" FULL OUTER JOIN ({part}) AS s{m} ON {person} = s{m}.person_id"
+        person = f"if({person} != 0, {person}, s{m}.person_id)"
+    columns = ", ".join(f"c{n}" for n in range(len(keys)))
+    return f"SELECT {person} AS person_id, {columns} FROM {joined}"  # noqa: S608
