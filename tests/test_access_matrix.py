@@ -85,6 +85,17 @@ REQUIRED: dict[tuple[str, str], Rule] = {
     ("GET", P + "/property-definitions"): "viewer",
     ("GET", P + "/person-properties"): "viewer",
     ("GET", P + "/snippets"): "viewer",
+    ("GET", P + "/segments"): "viewer",
+    ("POST", P + "/segments"): "analyst",
+    ("POST", P + "/segments/preview"): "viewer",
+    ("GET", P + "/segments/{segment_id}"): "viewer",
+    ("PUT", P + "/segments/{segment_id}"): "analyst",
+    ("DELETE", P + "/segments/{segment_id}"): "analyst",
+    ("POST", P + "/segments/{segment_id}/refresh"): "analyst",
+    ("GET", P + "/segments/{segment_id}/members"): "viewer",
+    ("GET", P + "/segments/{segment_id}/history"): "viewer",
+    ("GET", P + "/segments/{segment_id}/export.csv"): "viewer",
+    ("POST", P + "/segments/{segment_id}/static"): "analyst",
 }
 RANK = {"viewer": 0, "analyst": 1, "admin": 2}
 
@@ -189,7 +200,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, li
 def call(server: Server, caller: Caller, method: str, template: str,
          csrf: bool = True) -> httpx.Response:  # fmt: skip
     path = template.replace("{project}", "shop")
-    for name in ("user_id", "key_id", "insight_id", "dashboard_id", "person_id"):
+    for name in ("user_id", "key_id", "insight_id", "dashboard_id", "person_id", "segment_id"):
         path = path.replace("{" + name + "}", "999999")
     assert "{" not in path, f"the test does not know how to fill {template}"
     headers = dict(caller.headers or {})

@@ -1,5 +1,6 @@
 """Metadata tables: projects and identities (persons, their ids, links and merges); accounts
-(users, memberships, web sessions, failed logins) and API keys; saved insights and dashboards.
+(users, memberships, web sessions, failed logins) and API keys; saved insights and dashboards;
+segments and their refreshes (the members themselves live in the event store).
 
 Events live in the event store; these rows are the source of truth for who is who. A person's
 traits are not copied here: they are folded from the person's identify events on read, which keeps
@@ -269,3 +270,52 @@ class Dashboard(Base):
     date_range: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- segments ----------------------------------------------------------------------------------
+
+
+class Segment(Base):
+    """A saved segment (用户分群): a definition (``userops.segments.spec``) refreshed every
+    ``refresh_minutes``; the ``refresh_*`` columns and ``size`` repeat its last refresh's."""
+
+    __tablename__ = "segments"
+    # AUTOINCREMENT on SQLite: an id is never handed out again after a delete, so the event
+    # store's rows of a deleted segment can never be read as a new one's.
+    __table_args__ = (UniqueConstraint("project_id", "name"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    refresh_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    refresh_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    refresh_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class SegmentRefresh(Base):
+    """One refresh of a segment: ``running``, then ``ok`` or ``failed``. Its changes sit in the
+    event store's ``segment_changes`` under its id, and count only once it is ``ok``. ``at`` is
+    the moment the membership is as of (the changes' time); started and finished are the
+    clock's."""
+
+    __tablename__ = "segment_refreshes"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    entered: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    exited: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

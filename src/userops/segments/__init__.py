@@ -8,6 +8,9 @@ ClickHouse query of their members.
                    person, the tree evaluated over the folds)
     funnels.py     each person's level in a funnel, from the funnel analysis's query
     membership.py  ``members`` and ``count`` (the live preview)
+    refresh.py     saved segments' membership with history (``segment_changes``), refreshed
+    scheduler.py   a refresh job per saved segment (APScheduler, jobs kept across restarts)
+    lists.py       static lists from a CSV of ids; members out as CSV with chosen traits
 """
 
 from __future__ import annotations

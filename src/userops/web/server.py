@@ -29,6 +29,7 @@ from userops.api.persons import persons_router
 from userops.api.posthog import posthog_router
 from userops.api.query import Querying, document_query, error_response, query_router
 from userops.api.segment import segment_router
+from userops.api.segments import segments_router
 from userops.api.team import team_router
 from userops.config import Settings
 from userops.errors import BadRequest, UserOpsError
@@ -36,6 +37,7 @@ from userops.ingest.flusher import Flusher
 from userops.ingest.log import IngestionLog
 from userops.ingest.parse import limits_from
 from userops.runtime import Runtime
+from userops.segments.scheduler import SegmentScheduler
 from userops.store import scalar
 from userops.store.embedded import StoreError
 from userops.web.console import mount_console
@@ -81,7 +83,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
                 app.state.querying = Querying.start(opened)
                 app.state.local_token = app.state.querying.local_token
                 try:
-                    yield
+                    app.state.segment_scheduler = SegmentScheduler(opened).start()
+                    try:
+                        yield
+                    finally:
+                        app.state.segment_scheduler.stop()
                 finally:
                     app.state.querying.stop()
             finally:
@@ -113,6 +119,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(insights_router(current))
     app.include_router(persons_router(current))
     app.include_router(definitions_router(current))
+    app.include_router(segments_router(current, lambda: getattr(app.state, "segment_scheduler",
+                                                                None)))  # fmt: skip
     document_query(app)
 
     @app.exception_handler(UserOpsError)

@@ -1,0 +1,205 @@
+"""Saved segments' membership with history: refreshes write who entered and who left.
+
+The event store's ``segment_changes`` is append-only: one row per person whose membership a
+refresh changed, under the refresh's id, at the refresh's moment. A person is a member now when
+their latest change among *completed* refreshes says entered. A refresh:
+
+1. records itself ``running`` in the metadata store (``segment_refreshes``);
+2. computes the new members with the engine's query and, in one ``INSERT ... SELECT``, writes
+   the difference against the current membership (a full join of the two sets);
+3. only then marks itself ``ok`` with its size and counts. Readers take only completed
+   refreshes' rows, so one that fails at any point (its rows half written or not at all) leaves
+   the previous membership and history as they were; it is recorded ``failed`` with its error.
+
+Refreshes run one at a time in this process (``_ONE_AT_A_TIME``): the scheduler's worker and
+an on-demand refresh from the API never compute against the same "current" at once.
+
+Membership is by person id as the engine resolves identities at each refresh. A person merged
+into another later keeps their past rows under their old id: the old id leaves at the next
+refresh (it has no events of its own any more) and the survivor enters if the segment holds
+for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from userops.meta import segments as saved
+from userops.meta.models import Project, Segment, SegmentRefresh, utcnow
+from userops.runtime import Runtime
+from userops.segments.membership import compile_segment
+from userops.segments.spec import parse_definition
+from userops.store import EventStore, rows, scalar
+
+log = logging.getLogger(__name__)
+_ONE_AT_A_TIME = threading.Lock()
+MAX_ERROR = 2000
+
+# Each person's membership as of the given completed refreshes: their latest change's side.
+CURRENT = """
+    SELECT person_id AS person FROM segment_changes
+    WHERE project_id = {project:UInt32} AND segment_id = {seg_segment:UInt64}
+      AND refresh_id IN (SELECT arrayJoin({seg_done:Array(UInt64)}))
+    GROUP BY person_id
+    HAVING argMax(entered, refresh_id)
+"""
+
+
+def _changes_sql(members_sql: str) -> str:
+    # Persons are numbered from 1, so 0 is the side of the full join that has no row.
+    return f"""
+        INSERT INTO segment_changes (project_id, segment_id, refresh_id, person_id, at, entered)
+        SELECT {{project:UInt32}}, {{seg_segment:UInt64}}, {{seg_refresh:UInt64}},
+               if(n.person != 0, n.person, c.person), {{seg_at:DateTime64(3, 'UTC')}},
+               n.person != 0
+        FROM ({members_sql}) AS n
+        FULL OUTER JOIN ({CURRENT}) AS c ON n.person = c.person
+        WHERE (n.person = 0) != (c.person = 0)
+        SETTINGS join_use_nulls = 0
+    """  # noqa: S608
+
+
+@dataclass(frozen=True)
+class Counts:
+    size: int
+    entered: int
+    exited: int
+
+
+def _counts(store: EventStore, params: dict[str, Any]) -> Counts:
+    found = rows(store, """
+        SELECT countIf(entered), countIf(NOT entered) FROM segment_changes
+        WHERE project_id = {project:UInt32} AND segment_id = {seg_segment:UInt64}
+          AND refresh_id = {seg_refresh:UInt64}
+    """, params)  # fmt: skip
+    entered, exited = (int(found[0][0]), int(found[0][1])) if found else (0, 0)
+    size = scalar(store, f"SELECT count() FROM ({CURRENT})",  # noqa: S608
+                  {**params, "seg_done": [*params["seg_done"], params["seg_refresh"]]})
+    return Counts(int(size or 0), entered, exited)
+
+
+def refresh(runtime: Runtime, project: Project, segment_id: int,
+            now: dt.datetime | None = None) -> SegmentRefresh:  # fmt: skip
+    """Refresh the segment's membership as of ``now`` (an aware time; the clock's when None).
+    Returns the refresh's record, ``ok`` or ``failed`` (with its error); ``NotFound`` when the
+    project has no such segment."""
+    at = now or dt.datetime.now(dt.UTC)
+    if at.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    with _ONE_AT_A_TIME:
+        return _refresh(runtime.sessions, runtime.store, project, segment_id, at)
+
+
+def _refresh(sessions: sessionmaker[Session], store: EventStore, project: Project,
+             segment_id: int, at: dt.datetime) -> SegmentRefresh:  # fmt: skip
+    with sessions.begin() as session:
+        segment = saved.segment_row(session, project.id, segment_id)
+        done = saved.completed(session, segment_id)
+        record = SegmentRefresh(project_id=project.id, segment_id=segment_id, at=at,
+                                started_at=utcnow(), status="running")  # fmt: skip
+        session.add(record)
+        session.flush()
+        refresh_id = record.id
+    try:
+        with sessions() as session:
+            query = compile_segment(project, parse_definition(segment.definition),
+                                    saved.resolver(session, project.id), at,
+                                    segment_id)  # fmt: skip
+        sql = _changes_sql(query.members_sql())  # (first: building it adds parameters)
+        params = {**query.params, "seg_segment": segment_id, "seg_refresh": refresh_id,
+                  "seg_at": at, "seg_done": done}  # fmt: skip
+        store.command(sql, params)
+        counts = _counts(store, params)
+    except Exception as exc:  # recorded, and the previous membership stands
+        log.warning("refresh of segment %s failed", segment_id, exc_info=True)
+        error = (getattr(exc, "message", None) or str(exc) or type(exc).__name__)[:MAX_ERROR]
+        return _finish(sessions, refresh_id, "failed", None, error)
+    return _finish(sessions, refresh_id, "ok", counts, None)
+
+
+def _finish(sessions: sessionmaker[Session], refresh_id: int, status: str,
+            counts: Counts | None, error: str | None) -> SegmentRefresh:  # fmt: skip
+    with sessions.begin() as session:
+        record = session.get(SegmentRefresh, refresh_id)
+        if record is None:  # the segment was deleted while it ran, its records with it
+            return SegmentRefresh(id=refresh_id, status=status, error=error,
+                                  finished_at=utcnow())  # fmt: skip
+        record.status, record.error, record.finished_at = status, error, utcnow()
+        if counts is not None:
+            record.size, record.entered, record.exited = counts.size, counts.entered, \
+                counts.exited  # fmt: skip
+        segment = session.get(Segment, record.segment_id)
+        if segment is not None:
+            segment.refreshed_at, segment.refresh_status = record.finished_at, status
+            segment.refresh_error = error
+            if counts is not None:
+                segment.size = counts.size
+        session.flush()
+        return record
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def current_members(store: EventStore, project_id: int, segment_id: int,
+                    completed: Sequence[int], limit: int | None = None,
+                    offset: int = 0) -> list[int]:  # fmt: skip
+    """The members' person ids as of the ``completed`` refreshes (``saved.completed``),
+    ascending; a page of them with ``limit`` and ``offset``."""
+    params: dict[str, Any] = {"project": project_id, "seg_segment": segment_id,
+                              "seg_done": list(completed), "seg_offset": offset}  # fmt: skip
+    page = " OFFSET {seg_offset:UInt64}"
+    if limit is not None:
+        params["seg_limit"] = limit
+        page = " LIMIT {seg_limit:UInt64}" + page
+    found = rows(store, f"SELECT person FROM ({CURRENT}) ORDER BY person{page}",  # noqa: S608
+                 params)
+    return [int(person) for (person,) in found]
+
+
+@dataclass(frozen=True)
+class Change:
+    refresh_id: int
+    at: dt.datetime
+    entered: bool
+
+
+def member_changes(store: EventStore, project_id: int, segment_id: int, person_id: int,
+                   completed: Sequence[int]) -> list[Change]:  # fmt: skip
+    """When the person entered and left the segment, oldest first (completed refreshes only)."""
+    found = rows(store, """
+        SELECT refresh_id, at, entered FROM segment_changes
+        WHERE project_id = {project:UInt32} AND segment_id = {seg_segment:UInt64}
+          AND person_id = {seg_person:UInt64}
+          AND refresh_id IN (SELECT arrayJoin({seg_done:Array(UInt64)}))
+        ORDER BY refresh_id
+    """, {"project": project_id, "seg_segment": segment_id, "seg_person": person_id,
+          "seg_done": list(completed)})  # fmt: skip
+    return [Change(int(r), at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at, bool(e))
+            for r, at, e in found]  # fmt: skip
+
+
+def history(sessions: sessionmaker[Session], project_id: int,
+            segment_id: int) -> list[dict[str, Any]]:  # fmt: skip
+    """Size over time: each completed refresh's moment, size, and how many entered and left."""
+    return [{"refresh_id": r.id, "at": r.at, "size": r.size, "entered": r.entered,
+             "exited": r.exited} for r in saved.refreshes(sessions, project_id, segment_id)]
+
+
+def forget(store: EventStore, project_id: int, segment_id: int) -> None:
+    """Drop a deleted segment's rows from the event store. Readers ignore them already (their
+    refreshes are gone and ids are never reused), so a failure is logged, not raised."""
+    try:
+        store.command("DELETE FROM segment_changes WHERE project_id = {project:UInt32} "
+                      "AND segment_id = {seg_segment:UInt64}",
+                      {"project": project_id, "seg_segment": segment_id})  # fmt: skip
+    except Exception:
+        log.warning("could not delete segment %s's rows from the event store", segment_id,
+                    exc_info=True)  # fmt: skip

@@ -1,0 +1,115 @@
+"""Scheduled segment refreshes that survive restarts: APScheduler 3 with its jobs in the
+metadata database.
+
+One interval job per segment, id ``segment-<id>``, every ``refresh_minutes``; added, changed and
+removed with the segment, and checked against the segments table on start (a segment saved
+while no server ran gets its job then). Jobs live in ``apscheduler_jobs`` in the metadata store
+(``SQLAlchemyJobStore`` on its engine: with SQLite, the same file), so a restarted server finds
+them with their next run times. Missed runs coalesce into one; a run more than its own interval
+late is skipped. One worker thread runs them, and ``refresh`` takes a process-wide lock, so two
+refreshes never run at once.
+
+A job is stored as a reference to ``run_job`` and its arguments (no pickled objects of ours);
+``run_job`` finds the open runtime through the scheduler that started last in this process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from apscheduler.executors.pool import (  # type: ignore[import-untyped]
+    ThreadPoolExecutor,
+)
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # type: ignore[import-untyped]
+from apscheduler.schedulers.background import (  # type: ignore[import-untyped]
+    BackgroundScheduler,
+)
+from sqlalchemy import Engine
+
+from userops.errors import NotFound
+from userops.meta import segments as saved
+from userops.meta.models import Project
+from userops.runtime import Runtime
+from userops.segments.refresh import refresh
+
+log = logging.getLogger(__name__)
+JOB_FUNCTION = "userops.segments.scheduler:run_job"
+_runtime: Runtime | None = None
+
+
+def job_id(segment_id: int) -> str:
+    return f"segment-{segment_id}"
+
+
+def run_job(project_id: int, segment_id: int) -> None:
+    """A due job: refresh the segment (a failure is recorded on the refresh, not raised)."""
+    runtime = _runtime
+    if runtime is None:
+        log.warning("segment %s: no open data directory to refresh it in", segment_id)
+        return
+    with runtime.sessions() as session:
+        project = session.get(Project, project_id)
+    if project is None:
+        return
+    try:
+        refresh(runtime, project, segment_id)
+    except NotFound:  # deleted since: its job goes too
+        log.info("segment %s no longer exists", segment_id)
+
+
+class SegmentScheduler:
+    """A ``BackgroundScheduler`` with its jobs in the metadata store."""
+
+    def __init__(self, runtime: Runtime, engine: Engine | None = None) -> None:
+        self.runtime = runtime
+        bind = engine if engine is not None else runtime.sessions.kw["bind"]
+        self.scheduler: Any = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=bind)},
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=dt.UTC,
+        )
+
+    def start(self, sync: bool = True) -> SegmentScheduler:
+        global _runtime
+        _runtime = self.runtime
+        self.scheduler.start()
+        if sync:
+            self.sync()
+        return self
+
+    def stop(self) -> None:
+        global _runtime
+        self.scheduler.shutdown(wait=True)
+        if _runtime is self.runtime:
+            _runtime = None
+
+    def sync(self) -> None:
+        """A job for every segment, none for segments that are gone; jobs whose interval still
+        matches keep their next run time."""
+        wanted = {job_id(s): (p, s, m) for p, s, m in saved.all_segments(self.runtime.sessions)}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("segment-") and job.id not in wanted:
+                job.remove()
+        for project_id, segment_id, minutes in wanted.values():
+            self.schedule(project_id, segment_id, minutes)
+
+    def schedule(self, project_id: int, segment_id: int, minutes: int) -> None:
+        """Add or change the segment's job; unchanged, it keeps its next run time."""
+        job = self.scheduler.get_job(job_id(segment_id))
+        interval = dt.timedelta(minutes=minutes)
+        if job is not None and getattr(job.trigger, "interval", None) == interval:
+            return
+        self.scheduler.add_job(JOB_FUNCTION, "interval", minutes=minutes, id=job_id(segment_id),
+                               args=[project_id, segment_id], replace_existing=True,
+                               misfire_grace_time=minutes * 60)  # fmt: skip
+
+    def unschedule(self, segment_id: int) -> None:
+        if self.scheduler.get_job(job_id(segment_id)) is not None:
+            self.scheduler.remove_job(job_id(segment_id))
+
+    def next_run(self, segment_id: int) -> dt.datetime | None:
+        job = self.scheduler.get_job(job_id(segment_id))
+        return None if job is None else job.next_run_time
