@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from analysis_reference import BASE, TIMEZONES, midnights, moment_of, new_project, persons_of
 from test_funnel import person_ids
-from userops.analysis import computed
+from userops.analysis import computed, definitions
 from userops.analysis.person_stats import TABLES
 from userops.analysis.query import parse_spec, run_query
 from userops.analysis.scope import TRACKED, Scope
@@ -219,3 +219,25 @@ def test_filters_and_breakdowns_read_them_beside_traits(runtime: Runtime, projec
     assert by_channel == {"douyin": 1.0, "wechat": 1.0, "$none": 1.0}
     unset = {"type": "person", "key": "$last_order_at", "operator": "is_not_set"}
     assert total(filters=[unset]) == {"": 1.0}
+
+
+def test_data_management_lists_them_with_types_and_counts(
+    runtime: Runtime, project: Project
+) -> None:
+    assert definitions.computed_properties(runtime.store, project.id) == []  # never refreshed
+    log = [{"event": "order_completed", "device": 1, "user": None, "minutes": 10,
+            "revenue": 100, "utm": ("douyin", "cpc", "w48")},
+           {"event": "view", "device": 2, "user": None, "minutes": 20, "revenue": None,
+            "utm": None}]  # fmt: skip
+    ingest(runtime, project, log)
+    computed.refresh(runtime.store, project, NOW)
+    found = {d.name: d for d in definitions.computed_properties(runtime.store, project.id)}
+    assert set(found) == set(TABLES["person_stats"])
+    kinds = {name: found[name].type for name in ("$revenue", "$first_channel", "$last_order_at",
+                                                 "$first_seen", "$orders")}  # fmt: skip
+    assert kinds == {"$revenue": "number", "$first_channel": "string",
+                     "$last_order_at": "datetime", "$first_seen": "datetime",
+                     "$orders": "number"}  # fmt: skip
+    assert (found["$first_channel"].count, found["$first_channel"].examples) == (1, ["douyin"])
+    assert (found["$revenue"].count, found["$last_order_at"].count) == (2, 1)
+    assert found["$revenue"].last_seen == NOW

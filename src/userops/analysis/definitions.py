@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from userops.analysis.person_stats import TABLES, stats_columns
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
 from userops.analysis.scope import PROMOTED
 from userops.store import EventStore, rows
@@ -202,3 +203,24 @@ def person_properties(store: EventStore, project_id: int) -> list[PropertyDefini
     """  # noqa: S608
     result: list[PropertyDefinition] = _definitions(store, values, {"project": project_id})
     return result
+
+
+def computed_properties(store: EventStore, project_id: int) -> list[PropertyDefinition]:
+    """The computed person properties (``userops.analysis.computed``, stages, ...) as they stood
+    at their family's last refresh: how many persons have each, of what type; ``last_seen`` is
+    that refresh. Nothing for a family never refreshed."""
+    found: list[PropertyDefinition] = []
+    for table, family in TABLES.items():
+        names = list(family)
+        values = ", ".join(f"c{n}" for n in range(len(names)))
+        sql = f"""
+            SELECT kv.1 AS key, kv.2 AS raw, count() AS c,
+                   any((SELECT max(refreshed_at) FROM {table}
+                        WHERE project_id = {{project:UInt32}})) AS seen
+            FROM ({stats_columns(names)})
+            ARRAY JOIN arrayZip({{names:Array(String)}}, [{values}]) AS kv
+            WHERE kv.2 != ''
+            GROUP BY key, raw
+        """  # noqa: S608
+        found += _definitions(store, sql, {"project": project_id, "names": names})
+    return sorted(found, key=lambda d: (-d.count, d.name))

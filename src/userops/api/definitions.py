@@ -5,7 +5,8 @@ snippets that send to this server.
         [{"name", "count", "persons", "first_seen", "last_seen"}], most events first
     GET /api/projects/{project}/property-definitions?event=NAME&days=30
         [{"name", "type", "count", "last_seen", "examples"}] (every event's when no event)
-    GET /api/projects/{project}/person-properties              the same shape, for traits
+    GET /api/projects/{project}/person-properties              the same shape, for traits and
+                                                               computed properties ($revenue, ...)
     GET /api/projects/{project}/snippets
         {"host", "write_key", "segment", "posthog", "segment_python", "posthog_python"}
 
@@ -168,10 +169,13 @@ def definitions_router(runtime: Callable[[], Runtime]) -> APIRouter:
 
     @router.get(base + "/person-properties", summary="Person traits: type, persons, examples")
     def person_properties(access: Reader) -> list[dict[str, Any]]:
-        """Persons' current traits; ``count`` is how many persons have the trait."""
+        """Persons' current traits, then the computed properties (``$revenue``, ...) as of
+        their last refresh; ``count`` is how many persons have each. The computed ones are
+        read each time: their refreshes do not change the counts the cache watches."""
         store, project_id = runtime().store, access.project.id
         found = cache.get(store, ("persons", project_id),
                           lambda: definitions.person_properties(store, project_id))
+        found = found + definitions.computed_properties(store, project_id)
         return [property_json(d) for d in found]
 
     @router.get(base + "/snippets", summary="SDK install code pointing at this server")
