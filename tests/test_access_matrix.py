@@ -96,6 +96,10 @@ REQUIRED: dict[tuple[str, str], Rule] = {
     ("GET", P + "/segments/{segment_id}/history"): "viewer",
     ("GET", P + "/segments/{segment_id}/export.csv"): "viewer",
     ("POST", P + "/segments/{segment_id}/static"): "analyst",
+    ("POST", P + "/computed-properties/refresh"): "analyst",
+    ("GET", P + "/lifecycle-stages"): "viewer",
+    ("GET", P + "/lifecycle-stages/transitions"): "viewer",
+    ("GET", P + "/rfm"): "viewer",
 }
 RANK = {"viewer": 0, "analyst": 1, "admin": 2}
 

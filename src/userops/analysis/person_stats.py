@@ -8,6 +8,26 @@ from __future__ import annotations
 # ISO 8601 in UTC with milliseconds, as the API writes instants: 2026-11-20T04:00:00.000Z.
 _ISO = "concat(replaceOne(toString({0}), ' ', 'T'), 'Z')"
 
+
+def _scored(expression: str) -> str:
+    """A property of a person_rfm row as raw JSON, not set ('') on a row of an unscored
+    person."""
+    return f"if(rfm_group = '', '', {expression})"
+
+
+# The RFM family (userops.analysis.rfm), over a person_rfm row.
+_RFM: dict[str, str] = {
+    "$rfm_recency_days": _scored("toString(recency_days)"),
+    "$rfm_frequency": _scored("toString(frequency)"),
+    "$rfm_monetary": _scored("toJSONString(monetary)"),
+    "$rfm_r": _scored("toString(r)"),
+    "$rfm_f": _scored("toString(f)"),
+    "$rfm_m": _scored("toString(m)"),
+    "$rfm_score": _scored("toJSONString(concat(toString(r), toString(f), toString(m)))"),
+    "$rfm_group": _scored("toJSONString(rfm_group)"),
+}
+
+
 # Per table of the event store (a ReplacingMergeTree by refresh time, one row per person and
 # project), each property it holds as raw JSON text, the form trait values take ('' when not
 # set). Names are fixed here; a spec's key only selects among them.
@@ -28,6 +48,8 @@ TABLES: dict[str, dict[str, str]] = {
         "$last_order_at": "if(last_order_at IS NULL, '', "
                           "toJSONString(" + _ISO.format("assumeNotNull(last_order_at)") + "))",
     },
+    # RFM scores and group at the last refresh (analysis.rfm).
+    "person_rfm": _RFM,
     # Each person's stage at the end of the newest refresh's range (analysis.stages).
     "person_stages": {"$lifecycle_stage": "toJSONString(stage)"},
 }  # fmt: skip

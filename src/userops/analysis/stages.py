@@ -47,7 +47,7 @@ LABELS = {
     "churned": ("Churned", "流失用户"),
 }
 EPOCH = dt.date(1970, 1, 1)
-MAX_RANGE_DAYS = 366
+MAX_DAYS = 366  # days of stages one refresh computes
 
 class StageConfig(Strict):
     """Thresholds in days (the project's local days)."""
@@ -103,8 +103,8 @@ def refresh_stages(store: EventStore, project: Project, config: StageConfig, fir
     deleted once the new ones are in."""
     if last < first:
         raise BadRequest("the range ends before it starts", field="start")
-    if (last - first).days + 1 > MAX_RANGE_DAYS:
-        raise BadRequest(f"at most {MAX_RANGE_DAYS} days at once", field="end")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise BadRequest(f"at most {MAX_DAYS} days at once", field="end")
     now = now or dt.datetime.now(dt.UTC)
     q = Scope(project.id, project.timezone)
     _, end = day_range(project.timezone, last, last)

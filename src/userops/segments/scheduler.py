@@ -9,6 +9,9 @@ them with their next run times. Missed runs coalesce into one; a run more than i
 late is skipped. One worker thread runs them, and ``refresh`` takes a process-wide lock, so two
 refreshes never run at once.
 
+Beside them, one daily job per project, id ``persons-<project id>``: the computed person
+properties and lifecycle stages (``userops.analysis.daily``), with the default thresholds.
+
 A job is stored as a reference to ``run_job`` and its arguments (no pickled objects of ours);
 ``run_job`` finds the open runtime through the scheduler that started last in this process.
 """
@@ -26,8 +29,10 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # type: ignore[
 from apscheduler.schedulers.background import (  # type: ignore[import-untyped]
     BackgroundScheduler,
 )
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from userops.analysis.daily import refresh_people
+from userops.analysis.stages import StageConfig
 from userops.errors import NotFound
 from userops.meta import segments as saved
 from userops.meta.models import Project
@@ -36,6 +41,8 @@ from userops.segments.refresh import refresh
 
 log = logging.getLogger(__name__)
 JOB_FUNCTION = "userops.segments.scheduler:run_job"
+DAILY_FUNCTION = "userops.segments.scheduler:run_daily_job"
+DAILY = dt.timedelta(days=1)
 _runtime: Runtime | None = None
 
 
@@ -57,6 +64,25 @@ def run_job(project_id: int, segment_id: int) -> None:
         refresh(runtime, project, segment_id)
     except NotFound:  # deleted since: its job goes too
         log.info("segment %s no longer exists", segment_id)
+
+
+def daily_job_id(project_id: int) -> str:
+    return f"persons-{project_id}"
+
+
+def run_daily_job(project_id: int) -> None:
+    """The project's daily refresh of computed properties and stages; failures are logged."""
+    runtime = _runtime
+    if runtime is None:
+        return
+    with runtime.sessions() as session:
+        project = session.get(Project, project_id)
+    if project is None:
+        return
+    try:
+        refresh_people(runtime, project, StageConfig())
+    except Exception:
+        log.exception("daily refresh of project %s's persons failed", project_id)
 
 
 class SegmentScheduler:
@@ -95,6 +121,18 @@ class SegmentScheduler:
                 job.remove()
         for project_id, segment_id, minutes in wanted.values():
             self.schedule(project_id, segment_id, minutes)
+        with self.runtime.sessions() as session:
+            projects = list(session.scalars(select(Project.id)))
+        daily = {daily_job_id(project_id) for project_id in projects}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("persons-") and job.id not in daily:
+                job.remove()
+        for project_id in projects:
+            if self.scheduler.get_job(daily_job_id(project_id)) is None:
+                self.scheduler.add_job(DAILY_FUNCTION, "interval", days=1,
+                                       id=daily_job_id(project_id), args=[project_id],
+                                       replace_existing=True,
+                                       misfire_grace_time=int(DAILY.total_seconds()))  # fmt: skip
 
     def schedule(self, project_id: int, segment_id: int, minutes: int) -> None:
         """Add or change the segment's job; unchanged, it keeps its next run time."""

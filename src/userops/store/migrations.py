@@ -29,6 +29,8 @@ Why the events table looks like this (measured in benchmarks/events_table.py):
 - person_stages (migration 5): each person's lifecycle stage on the first day of a refreshed
   range and on every day it changed (userops.analysis.stages); readers take the project's
   newest refresh, so ORDER BY starts with it.
+- person_rfm (migration 6): each person's RFM values, quintile scores and group as of the last
+  refresh (userops.analysis.rfm); a person no longer scored gets a row with an empty group.
 """
 
 from __future__ import annotations
@@ -228,6 +230,28 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
             ENGINE = MergeTree
             ORDER BY (project_id, refreshed_at, person_id, day)
+            """,
+        ),
+    ),
+    Migration(
+        6,
+        "RFM scores",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS person_rfm (
+                project_id UInt32,
+                person_id UInt64,
+                refreshed_at DateTime64(3, 'UTC'),
+                recency_days UInt32,
+                frequency UInt64,
+                monetary Float64,
+                r UInt8,
+                f UInt8,
+                m UInt8,
+                rfm_group LowCardinality(String)
+            )
+            ENGINE = ReplacingMergeTree(refreshed_at)
+            ORDER BY (project_id, person_id)
             """,
         ),
     ),

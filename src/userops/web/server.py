@@ -25,6 +25,7 @@ from userops.api.definitions import definitions_router
 from userops.api.insights import insights_router
 from userops.api.intake import HttpError, Intake
 from userops.api.metrics import CONTENT_TYPE_LATEST, IngestMetrics
+from userops.api.people import people_router
 from userops.api.persons import persons_router
 from userops.api.posthog import posthog_router
 from userops.api.query import Querying, document_query, error_response, query_router
@@ -119,6 +120,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(insights_router(current))
     app.include_router(persons_router(current))
     app.include_router(definitions_router(current))
+    app.include_router(people_router(current))
     app.include_router(segments_router(current, lambda: getattr(app.state, "segment_scheduler",
                                                                 None)))  # fmt: skip
     document_query(app)
