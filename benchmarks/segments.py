@@ -13,6 +13,11 @@ Per definition it times ``userops.segments.count`` (parse, compile, run: what th
 preview calls) and the SQL an expert would write by hand for the same count, best of
 ``--runs`` each, alternating, and prints both and the ratio. The counts must agree, or the
 script stops. Target (issue 7): the preview under 2 s at 10M events.
+
+Then, per definition saved as a segment, the time of its first refresh (every member enters:
+the membership history is written) and of a second one as of the same moment (nothing changes),
+and the daily refresh of computed properties, RFM and 90 days of lifecycle stages
+(``userops.analysis.daily``).
 """
 
 from __future__ import annotations
@@ -28,13 +33,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from analyses import FUNNEL, TIMEZONE, load
+from userops.analysis.daily import refresh_people
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
+from userops.analysis.stages import StageConfig
 from userops.config import load_settings
 from userops.ingest.export import day_range
 from userops.meta.models import Project
 from userops.meta.projects import create_project
+from userops.meta.segments import create_segment
 from userops.runtime import Runtime
 from userops.segments import count, parse_definition
+from userops.segments.refresh import refresh
 from userops.store import EventStore, scalar
 
 PLANS = ("free", "free", "free", "pro", "vip")
@@ -210,6 +219,24 @@ def main() -> None:
             preview_s, hand_s, members = compare(runtime, project, case, now, args.runs)
             print(f"{case.name:<62} {members:>8} {preview_s:>9.3f} {hand_s:>9.3f} "
                   f"{preview_s / hand_s:>6.2f}")  # fmt: skip
+        print(f"\n{'segment (refresh)':<62} {'size':>8} {'first s':>9} {'again s':>9}")
+        for n, case in enumerate(cases(last_day)):
+            if not case.name.startswith(args.only):
+                continue
+            saved = create_segment(runtime.sessions, project.id,
+                                   {"name": f"case {n}", "definition": case.definition}, None)
+            timings = []
+            for _ in range(2):
+                began = time.perf_counter()
+                done = refresh(runtime, project, saved.row.id, now)
+                timings.append(time.perf_counter() - began)
+                if done.status != "ok":
+                    sys.exit(f"{case.name}: the refresh failed: {done.error}")
+            print(f"{case.name:<62} {done.size:>8} {timings[0]:>9.3f} {timings[1]:>9.3f}")
+        answer = refresh_people(runtime, project, StageConfig(), now=now)
+        print(f"\ndaily refresh: {answer['persons']} persons' computed properties, "
+              f"{answer['rfm_scored']} scored by RFM, {answer['stage_rows']} stage rows in "
+              f"{answer['seconds']:.2f} s")
 
 
 if __name__ == "__main__":
