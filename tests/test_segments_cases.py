@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analysis_reference import new_project, send
+from userops.analysis import computed
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
 from userops.config import load_settings
 from userops.errors import BadRequest
@@ -248,3 +249,25 @@ def test_a_cycle_is_refused_before_any_query(runtime: Runtime, shop: Project) ->
     with pytest.raises(BadRequest, match=r"cycle: 1 -> 2 -> 1"):
         count(runtime.store, shop, parse_definition({"kind": "segment", "id": 1}), resolver,
               NOW)  # fmt: skip
+
+
+def test_computed_properties_select_persons_who_never_sent_traits(runtime: Runtime) -> None:
+    project = new_project(runtime, "Asia/Shanghai")
+    at = dt.datetime(2026, 11, 20, 4, tzinfo=UTC)
+    send(runtime, project.id, [
+        {"t": at, "anonymousId": "buyer", "event": "order_completed",
+         "properties": {"revenue": 30}},
+        {"t": at, "anonymousId": "viewer"},
+        {"t": at, "type": "identify", "anonymousId": "fan", "traits": {"plan": "pro"}},
+        {"t": at, "anonymousId": "fan", "event": "order_completed",
+         "properties": {"revenue": 5}},
+    ])  # fmt: skip
+    computed.refresh(runtime.store, project, at + dt.timedelta(hours=1))
+    now = at + dt.timedelta(hours=2)
+    buyers = {"kind": "person", "key": "$orders", "operator": "gt", "value": 0}
+    assert who(runtime, project, buyers, now) == {"buyer", "fan"}  # "buyer" has no traits
+    big_or_pro = {"or": [{"kind": "person", "key": "$revenue", "operator": "gte", "value": 10},
+                         {"kind": "person", "key": "plan", "operator": "eq", "value": "pro"}]}
+    assert who(runtime, project, big_or_pro, now) == {"buyer", "fan"}
+    idle = {"not": buyers}
+    assert who(runtime, project, idle, now) == {"viewer"}

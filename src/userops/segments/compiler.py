@@ -30,6 +30,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from userops.analysis.person_stats import is_computed
 from userops.analysis.resolved import RESOLVED_EVENTS
 from userops.analysis.scope import Scope
 from userops.analysis.spec import DateRange, PropertyFilter
@@ -272,6 +273,10 @@ def without_events(node: Expanded, properties: bool | None) -> bool | None:
         return node.math in ZERO_WHEN_EMPTY and _ZERO_COMPARE[node.operator](0, node.value)
     if isinstance(node, FunnelCondition):
         return False  # level 0: neither reached a step nor dropped at one (step >= 1)
+    if isinstance(node, PersonCondition) and is_computed(node.key):
+        # A computed property ($orders, $rfm_group, ...) is set for persons with no trait
+        # events too: nothing follows from having none.
+        return None
     if isinstance(node, PersonCondition) and properties is False:
         return node.operator in ("is_not_set", "neq", "not_in")  # as Scope.condition reads ''
     return None  # person properties, lists
