@@ -8,12 +8,15 @@ import datetime as dt
 import threading
 
 import pytest
+from sqlalchemy import select
 
 from analysis_reference import send
-from userops.analysis.cache import ResultCache, result_key
+from userops.analysis import computed
+from userops.analysis.cache import ResultCache, data_version, result_key
 from userops.analysis.query import parse_spec, run_query
 from userops.analysis.spec import AnalysisResult
-from userops.meta.models import Project
+from userops.identity.repository import unmerge
+from userops.meta.models import Merge, Project
 from userops.runtime import Runtime
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -67,6 +70,25 @@ def test_an_answer_is_kept_exactly_while_the_data_stands_still(
     assert cache.get(runtime.store, key, compute).cached is False  # a merge moves it too
     assert cache.get(runtime.store, key, compute, force=True).cached is False
     assert len(runs) == 4
+    computed.refresh(runtime.store, project, WHEN + dt.timedelta(hours=1))  # $revenue, ...
+    assert cache.get(runtime.store, key, compute).cached is False
+    assert len(runs) == 5
+
+
+def test_an_undone_merge_never_brings_an_old_version_back(
+    runtime: Runtime, project: Project
+) -> None:
+    send(runtime, project.id, [{"t": WHEN, "anonymousId": "a"}, {"t": WHEN, "userId": "u"}])
+    versions = [data_version(runtime.store)]
+    send(runtime, project.id, [{"t": WHEN, "type": "identify", "anonymousId": "a",
+                                "userId": "u"}], batch="i")  # a merges into u's person
+    versions.append(data_version(runtime.store))
+    with runtime.sessions() as session:
+        merge_id = session.scalars(select(Merge.id)).one()
+    unmerge(runtime.sessions, runtime.store, project.id, merge_id)
+    runtime.store.command("OPTIMIZE TABLE person_overrides FINAL")  # the fold a merge would do
+    versions.append(data_version(runtime.store))
+    assert len(set(versions)) == 3, versions
 
 
 def test_max_age_accepts_an_older_answer_after_events_arrived(

@@ -1,9 +1,10 @@
 """Analysis results kept while they are still the answer, so opening a saved insight or a
 dashboard again does not scan the events again.
 
-An answer is current while the event store holds the same rows: ``data_version`` is the row
-counts of ``events`` and ``person_overrides`` (table metadata, instant), which every insert,
-merge and undone merge changes. Such an answer is served exactly, whoever asks.
+An answer is current while the event store holds the same rows: ``data_version`` reads the
+events' row count (table metadata, instant), the newest identity override's version and the
+newest refresh of each table computed per person, which every insert, merge, undone merge and
+refresh changes. Such an answer is served exactly, whoever asks.
 
 With events arriving all the time the counts never stand still, so a client may also accept an
 answer up to ``max_age`` seconds old (HTTP's ``Cache-Control: max-age``), as PostHog and
@@ -37,12 +38,23 @@ DEFAULT_MAX_BYTES = 64 << 20
 LOCK_STRIPES = 64
 
 
-def data_version(store: EventStore) -> tuple[int, int]:
-    """Changes with every insert into the events and every identity merge or undone merge."""
-    [(events, overrides)] = rows(
-        store, "SELECT (SELECT count() FROM events), (SELECT count() FROM person_overrides)"
-    )
-    return int(events), int(overrides)
+# Each part only grows: events are never deleted; override versions rise with every merge and
+# undone merge (a row count would not do: ReplacingMergeTree folds an undone merge's rows back
+# into one, and the count can return to an earlier value); computed person properties, RFM
+# and stages carry their refresh's time.
+VERSION = """
+    SELECT (SELECT count() FROM events), (SELECT max(version) FROM person_overrides),
+           (SELECT toUnixTimestamp64Milli(max(refreshed_at)) FROM person_stats),
+           (SELECT toUnixTimestamp64Milli(max(refreshed_at)) FROM person_rfm),
+           (SELECT toUnixTimestamp64Milli(max(refreshed_at)) FROM person_stages)
+"""
+
+
+def data_version(store: EventStore) -> tuple[int, ...]:
+    """Changes with every insert into the events, every identity merge or undone merge, and
+    every refresh of what is computed per person."""
+    [found] = rows(store, VERSION)
+    return tuple(int(part or 0) for part in found)
 
 
 def result_key(project: Project, spec_json: str, now: dt.datetime | None = None) -> Hashable:
@@ -55,7 +67,7 @@ def result_key(project: Project, spec_json: str, now: dt.datetime | None = None)
 
 @dataclass(frozen=True)
 class _Entry:
-    version: tuple[int, int]
+    version: tuple[int, ...]
     computed: float  # monotonic seconds, for ages
     result: AnalysisResult
     size: int
@@ -86,12 +98,14 @@ class ResultCache:
         new one from ``compute``. The answer says when it was computed and whether it was
         kept."""
         with self._locks[hash(key) % LOCK_STRIPES]:
-            version = data_version(store)
             entry = None if force else self._lookup(key)
-            if entry is not None and (
-                entry.version == version
-                or (max_age is not None and self._clock() - entry.computed <= max_age)
-            ):
+            # Young enough for the asker: served without reading the version, which would wait
+            # behind whatever the event store is running.
+            if entry is not None and max_age is not None \
+                    and self._clock() - entry.computed <= max_age:  # fmt: skip
+                return entry.result.model_copy(update={"cached": True})
+            version = data_version(store)
+            if entry is not None and entry.version == version:
                 return entry.result.model_copy(update={"cached": True})
             # The version read before computing: rows arriving meanwhile make this answer
             # outdated at once rather than passing for current.

@@ -42,16 +42,16 @@ class DefinitionsCache:
 
     Every builder screen asks for the event names; each answer scans the whole window (about
     a second at 10M events), and the event store answers one statement at a time, so a user
-    moving between screens would queue their analyses behind these scans. The row counts of
-    ``events`` and ``person_overrides`` (read from table metadata, instant) grow with every
-    insert, merge and undone merge, so an answer is reused exactly while they stand still.
+    moving between screens would queue their analyses behind these scans. An answer is reused
+    exactly while ``userops.analysis.cache.data_version`` stands still (no insert, merge,
+    undone merge or refresh of computed properties since).
     One lock per question: concurrent askers wait for one scan instead of running several.
     """
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._locks: dict[Hashable, threading.Lock] = {}
-        self._answers: dict[Hashable, tuple[tuple[int, int], Any]] = {}
+        self._answers: dict[Hashable, tuple[tuple[int, ...], Any]] = {}
 
     def get(self, store: EventStore, key: Hashable, compute: Callable[[], T]) -> T:
         with self._guard:
@@ -170,12 +170,11 @@ def definitions_router(runtime: Callable[[], Runtime]) -> APIRouter:
     @router.get(base + "/person-properties", summary="Person traits: type, persons, examples")
     def person_properties(access: Reader) -> list[dict[str, Any]]:
         """Persons' current traits, then the computed properties (``$revenue``, ...) as of
-        their last refresh; ``count`` is how many persons have each. The computed ones are
-        read each time: their refreshes do not change the counts the cache watches."""
+        their last refresh; ``count`` is how many persons have each."""
         store, project_id = runtime().store, access.project.id
         found = cache.get(store, ("persons", project_id),
-                          lambda: definitions.person_properties(store, project_id))
-        found = found + definitions.computed_properties(store, project_id)
+                          lambda: definitions.person_properties(store, project_id)
+                          + definitions.computed_properties(store, project_id))  # fmt: skip
         return [property_json(d) for d in found]
 
     @router.get(base + "/snippets", summary="SDK install code pointing at this server")

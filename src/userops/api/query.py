@@ -74,7 +74,7 @@ class Freshness:
             if name.strip() != "max-age":
                 continue  # other directives (private, must-revalidate, ...) change nothing here
             number = number.strip().strip('"')
-            if not number.isdigit():
+            if not (number.isascii() and number.isdigit()):
                 raise BadRequest(f"Cache-Control max-age must be whole seconds, not {number!r}",
                                  field="Cache-Control")  # fmt: skip
             return cls(max_age=min(int(number), MAX_AGE_LIMIT))
