@@ -183,6 +183,10 @@ def test_a_second_refresh_replaces_the_first_and_merges_count_from_then(
         "$revenue": "150", "$revenue_30d": "0", "$last_order_at": iso(moment_of(log[1])),
     }]  # fmt: skip
     assert computed.last_refresh(runtime.store, project.id) == later
+    # the absorbed person's row from the first refresh is gone, not merely outranked
+    [(left,)] = rows(runtime.store, "SELECT count() FROM person_stats WHERE project_id = "
+                     "{project:UInt32}", {"project": project.id})  # fmt: skip
+    assert left == 1
 
 
 def test_filters_and_breakdowns_read_them_beside_traits(runtime: Runtime, project: Project) -> None:

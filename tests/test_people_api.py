@@ -100,8 +100,12 @@ def test_bad_days_are_400s(served: dict[str, Any]) -> None:
 def test_the_server_keeps_a_daily_job_per_project(served: dict[str, Any]) -> None:
     path = served["server"].data_dir / "meta.sqlite3"
     with closing(sqlite3.connect(path)) as db:
-        jobs = {job_id for (job_id,) in db.execute("SELECT id FROM apscheduler_jobs")}
-        projects = [number for (number,) in db.execute("SELECT id FROM projects")]
+        jobs = dict(db.execute("SELECT id, next_run_time FROM apscheduler_jobs").fetchall())
+        projects = dict(db.execute("SELECT id, timezone FROM projects").fetchall())
     assert len(projects) == 2  # shop, and the outsider's project
     assert {job for job in jobs if job.startswith("persons-")} == {f"persons-{n}"
                                                                    for n in projects}
+    for number, zone in projects.items():  # just after the project's own midnight
+        at = dt.datetime.fromtimestamp(jobs[f"persons-{number}"], ZoneInfo(zone))
+        assert (at.hour, at.minute) == (0, 30)
+        assert dt.timedelta(0) < at - dt.datetime.now(ZoneInfo(zone)) <= dt.timedelta(days=1)

@@ -14,7 +14,8 @@ and these never collide with one).
 
 "Last 30 days" are whole local days in the project's time zone: the refresh's day and the 29
 before it. A refresh recomputes every person of the project in one INSERT ... SELECT and marks
-the rows with its time; readers take each person's newest row (ReplacingMergeTree, FINAL).
+the rows with its time, then deletes the rows of earlier refreshes (a person merged away since
+keeps none); readers take each person's newest row (ReplacingMergeTree, FINAL).
 Rows belong to the person each event resolved to at the refresh: after a merge, the surviving
 person's properties cover the absorbed person's events from the next refresh on.
 """
@@ -84,6 +85,13 @@ def refresh(store: EventStore, project: Project, now: dt.datetime | None = None)
         store,
         "SELECT count() FROM person_stats WHERE project_id = {project:UInt32} "
         "AND refreshed_at = {at:DateTime64(3, 'UTC')}",
+        {"project": project.id, "at": now},
+    )
+    # Rows of persons this refresh did not compute (merged away since) must not linger: a
+    # lightweight delete, so readers stop seeing them at once.
+    store.command(
+        "DELETE FROM person_stats WHERE project_id = {project:UInt32} "
+        "AND refreshed_at < {at:DateTime64(3, 'UTC')}",
         {"project": project.id, "at": now},
     )
     return int(persons)

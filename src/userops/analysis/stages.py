@@ -209,3 +209,16 @@ def person_stages(store: EventStore, project_id: int,
 
 def today_in(project: Project, now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(project.timezone)).date()
+
+
+def last_refreshed_day(store: EventStore, project: Project) -> dt.date | None:
+    """The local day the project's newest refresh computed up to (its ``today``)."""
+    [(at,)] = rows(
+        store,
+        "SELECT max(refreshed_at) FROM person_stages WHERE project_id = {project:UInt32}",
+        {"project": project.id},
+    )
+    if at is None or at.year <= 1970:  # max() of no rows
+        return None
+    moment = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return today_in(project, moment)

@@ -12,7 +12,8 @@ any member reads the stages' counts and transitions. What they mean is
          -> [{"group", "label": {"zh-CN", "en"}, "persons", "revenue", "revenue_share"}], the
             eight classic groups at the last refresh
     GET  /api/projects/{project}/lifecycle-stages?day=YYYY-MM-DD
-         -> {"day", "counts": {"new", "active", "resurrected", "silent", "churned"}}
+         -> {"day", "counts": {"new", "active", "resurrected", "silent", "churned"}}; the day
+            defaults to the newest refresh's
     GET  /api/projects/{project}/lifecycle-stages/transitions?start=YYYY-MM-DD&end=YYYY-MM-DD
          -> [{"from", "to", "persons"}], "from" '' for persons first seen then
 
@@ -85,7 +86,10 @@ def people_router(runtime: Callable[[], Runtime]) -> APIRouter:
 
     @router.get(base + "/lifecycle-stages", summary="Persons per lifecycle stage on a day")
     def stage_counts(access: Reader, day: dt.date | None = None) -> dict[str, Any]:
-        on = day or stages.today_in(access.project)
+        # By default the newest refreshed day: "today" before today's refresh has run would
+        # show yesterday's stages as today's.
+        on = day or stages.last_refreshed_day(runtime().store, access.project) \
+            or stages.today_in(access.project)  # fmt: skip
         return {"day": on.isoformat(),
                 "counts": stages.stage_counts(runtime().store, access.project.id, on)}  # fmt: skip
 

@@ -9,8 +9,9 @@ them with their next run times. Missed runs coalesce into one; a run more than i
 late is skipped. One worker thread runs them, and ``refresh`` takes a process-wide lock, so two
 refreshes never run at once.
 
-Beside them, one daily job per project, id ``persons-<project id>``: the computed person
-properties and lifecycle stages (``userops.analysis.daily``), with the default thresholds.
+Beside them, one daily job per project, id ``persons-<project id>``, at 00:30 in the project's
+time zone: the computed person properties, RFM and lifecycle stages
+(``userops.analysis.daily``), with the default thresholds.
 
 A job is stored as a reference to ``run_job`` and its arguments (no pickled objects of ours);
 ``run_job`` finds the open runtime through the scheduler that started last in this process.
@@ -122,17 +123,25 @@ class SegmentScheduler:
         for project_id, segment_id, minutes in wanted.values():
             self.schedule(project_id, segment_id, minutes)
         with self.runtime.sessions() as session:
-            projects = list(session.scalars(select(Project.id)))
+            found = session.execute(select(Project.id, Project.timezone)).all()
+            projects = {project_id: zone for project_id, zone in found}
         daily = {daily_job_id(project_id) for project_id in projects}
         for job in self.scheduler.get_jobs():
             if job.id.startswith("persons-") and job.id not in daily:
                 job.remove()
-        for project_id in projects:
-            if self.scheduler.get_job(daily_job_id(project_id)) is None:
-                self.scheduler.add_job(DAILY_FUNCTION, "interval", days=1,
-                                       id=daily_job_id(project_id), args=[project_id],
-                                       replace_existing=True,
-                                       misfire_grace_time=int(DAILY.total_seconds()))  # fmt: skip
+        for project_id, zone in projects.items():
+            self.schedule_daily(project_id, zone)
+
+    def schedule_daily(self, project_id: int, timezone: str) -> None:
+        """The project's daily refresh at 00:30 in its time zone, just after its day ends; an
+        unchanged job keeps its next run time."""
+        job = self.scheduler.get_job(daily_job_id(project_id))
+        if job is not None and str(getattr(job.trigger, "timezone", "")) == timezone:
+            return
+        self.scheduler.add_job(DAILY_FUNCTION, "cron", hour=0, minute=30, timezone=timezone,
+                               id=daily_job_id(project_id), args=[project_id],
+                               replace_existing=True,
+                               misfire_grace_time=int(DAILY.total_seconds()))  # fmt: skip
 
     def schedule(self, project_id: int, segment_id: int, minutes: int) -> None:
         """Add or change the segment's job; unchanged, it keeps its next run time."""
