@@ -165,13 +165,28 @@ def test_concurrent_askers_of_one_spec_wait_for_one_computation(
 ) -> None:
     send(runtime, project.id, [{"t": WHEN, "anonymousId": "a"}])
     cache = ResultCache()
-    started, release = threading.Event(), threading.Event()
+    arrived = threading.Semaphore(0)
+
+    class Counted:
+        """A stripe lock that tells when an asker reaches it, before it waits."""
+
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+
+        def __enter__(self) -> None:
+            arrived.release()
+            self.lock.acquire()
+
+        def __exit__(self, *_: object) -> None:
+            self.lock.release()
+
+    cache._locks = [Counted() for _ in cache._locks]  # type: ignore[misc]
     runs: list[int] = []
 
     def slow() -> AnalysisResult:
         runs.append(1)
-        started.set()
-        release.wait(10)
+        for _ in range(3):  # every asker has reached the lock: two now wait on this one
+            assert arrived.acquire(timeout=10)
         return run_query(runtime.store, project, SPEC)
 
     answers: list[AnalysisResult] = []
@@ -182,9 +197,7 @@ def test_concurrent_askers_of_one_spec_wait_for_one_computation(
     threads = [threading.Thread(target=ask) for _ in range(3)]
     for thread in threads:
         thread.start()
-    assert started.wait(10)
-    release.set()
     for thread in threads:
-        thread.join(10)
+        thread.join(20)
     assert len(runs) == 1
     assert sorted(a.cached for a in answers) == [False, True, True]
