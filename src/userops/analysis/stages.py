@@ -27,7 +27,7 @@ import datetime as dt
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
 from userops.analysis.scope import TRACKED, Scope
@@ -35,6 +35,7 @@ from userops.analysis.spec import Strict
 from userops.errors import BadRequest
 from userops.ingest.export import day_range
 from userops.meta.models import Project
+from userops.schema.bodies import parsed_body
 from userops.store import EventStore, rows
 
 Stage = Literal["new", "active", "resurrected", "silent", "churned"]
@@ -56,21 +57,18 @@ class StageConfig(Strict):
     active_days: Annotated[int, Field(ge=1, le=365)] = 7
     churn_days: Annotated[int, Field(ge=2, le=3650)] = 30
 
-    @model_validator(mode="after")
-    def _ordered(self) -> StageConfig:
-        if self.churn_days <= self.active_days:
+    @field_validator("churn_days")
+    @classmethod
+    def _after_active(cls, churn_days: int, info: ValidationInfo) -> int:
+        active_days = info.data.get("active_days")
+        if active_days is not None and churn_days <= active_days:
             raise ValueError("churn_days must be more than active_days")
-        return self
+        return churn_days
 
     @classmethod
     def parse(cls, body: object) -> StageConfig:
         """The config, or ``BadRequest`` naming the first bad field."""
-        try:
-            return cls.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "churn_days"
-            raise BadRequest(f"{where}: {first['msg']}", field=where) from None
+        return parsed_body(cls, body)
 
 
 def day_number(day: dt.date) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,23 +25,13 @@ from userops.analysis.query import parse_spec
 from userops.analysis.spec import DateRange
 from userops.errors import BadRequest, NotFound
 from userops.meta.models import Dashboard, SavedInsight, User, utcnow
+from userops.schema.bodies import json_path, parsed_body
 from userops.schema.times import iso
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 10_000
 MAX_TILES = 100
 GRID = 100  # tile positions and sizes are grid cells; the console's grid is far smaller
-
-
-def json_path(loc: Sequence[int | str], prefix: str = "") -> str:
-    """``("tiles", 2, "w")`` as ``tiles[2].w``; ``prefix`` goes first (``spec.``)."""
-    path = prefix
-    for part in loc:
-        if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "(body)"
 
 
 def _check_spec(spec: Any) -> str:
@@ -108,18 +98,6 @@ class DashboardInput(_Named):
 M = TypeVar("M", bound=BaseModel)
 
 
-def _parsed(model: type[M], body: Any) -> M:
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object", field=None)
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = json_path([p for p in first["loc"]])
-        message = first["msg"].removeprefix("Value error, ")
-        raise BadRequest(f"{path}: {message}", field=path) from None
-
-
 # --- insights --------------------------------------------------------------------------------
 
 
@@ -170,7 +148,7 @@ def get_insight(sessions: sessionmaker[Session], project_id: int, insight_id: in
 def create_insight(
     sessions: sessionmaker[Session], project_id: int, body: Any, user_id: int | None
 ) -> InsightView:
-    given = _parsed(InsightInput, body)
+    given = parsed_body(InsightInput, body)
     if given.name is None:
         raise BadRequest("name: give a name", field="name")
     if given.spec is None:
@@ -189,7 +167,7 @@ def create_insight(
 def update_insight(
     sessions: sessionmaker[Session], project_id: int, insight_id: int, body: Any
 ) -> InsightView:
-    given = _parsed(InsightInput, body)
+    given = parsed_body(InsightInput, body)
     kind = _check_spec(given.spec) if given.spec is not None else None
     with sessions.begin() as session:
         row = _insight(session, project_id, insight_id)
@@ -273,7 +251,7 @@ def get_dashboard(
 
 
 def create_dashboard(sessions: sessionmaker[Session], project_id: int, body: Any) -> dict[str, Any]:
-    given = _parsed(DashboardInput, body)
+    given = parsed_body(DashboardInput, body)
     if given.name is None:
         raise BadRequest("name: give a name", field="name")
     now = utcnow()
@@ -291,7 +269,7 @@ def create_dashboard(sessions: sessionmaker[Session], project_id: int, body: Any
 def update_dashboard(
     sessions: sessionmaker[Session], project_id: int, dashboard_id: int, body: Any
 ) -> dict[str, Any]:
-    given = _parsed(DashboardInput, body)
+    given = parsed_body(DashboardInput, body)
     with sessions.begin() as session:
         row = _dashboard(session, project_id, dashboard_id)
         if given.name is not None:

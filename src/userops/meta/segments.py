@@ -16,14 +16,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from userops.errors import BadRequest, Conflict, NotFound
-from userops.meta.insights import json_path
 from userops.meta.models import Segment, SegmentRefresh, User, utcnow
+from userops.schema.bodies import parsed_body
 from userops.schema.times import iso
 from userops.segments.references import SegmentResolver, expand
 from userops.segments.spec import Definition, parse_definition
@@ -51,15 +51,7 @@ class SegmentInput(BaseModel):
 
 
 def parse_input(body: Any) -> SegmentInput:
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object", field=None)
-    try:
-        return SegmentInput.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = json_path(list(first["loc"]))
-        message = first["msg"].removeprefix("Value error, ")
-        raise BadRequest(f"{path}: {message}", field=path) from None
+    return parsed_body(SegmentInput, body)
 
 
 def _field(exc: BadRequest) -> BadRequest:
