@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from userops.analysis.person_stats import COMPUTED, is_computed
+from userops.analysis.person_stats import COMPUTED, drop_earlier, is_computed, refresh_rows
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
 from userops.analysis.scope import TRACKED, Scope
 from userops.ingest.export import day_range
@@ -81,20 +81,9 @@ def refresh(store: EventStore, project: Project, now: dt.datetime | None = None)
     now = now or dt.datetime.now(dt.UTC)
     sql, params = refresh_sql(project, now)
     store.command(sql, params)
-    [(persons,)] = rows(
-        store,
-        "SELECT count() FROM person_stats WHERE project_id = {project:UInt32} "
-        "AND refreshed_at = {at:DateTime64(3, 'UTC')}",
-        {"project": project.id, "at": now},
-    )
-    # Rows of persons this refresh did not compute (merged away since) must not linger: a
-    # lightweight delete, so readers stop seeing them at once.
-    store.command(
-        "DELETE FROM person_stats WHERE project_id = {project:UInt32} "
-        "AND refreshed_at < {at:DateTime64(3, 'UTC')}",
-        {"project": project.id, "at": now},
-    )
-    return int(persons)
+    persons = refresh_rows(store, "person_stats", project.id, now)
+    drop_earlier(store, "person_stats", project.id, now)
+    return persons
 
 
 def last_refresh(store: EventStore, project_id: int) -> dt.datetime | None:

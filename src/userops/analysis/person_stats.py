@@ -5,6 +5,10 @@ from ``computed`` so that ``scope`` can import it.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from userops.store import EventStore, rows
+
 # ISO 8601 in UTC with milliseconds, as the API writes instants: 2026-11-20T04:00:00.000Z.
 _ISO = "concat(replaceOne(toString({0}), ' ', 'T'), 'Z')"
 
@@ -94,3 +98,30 @@ def stats_columns(keys: list[str]) -> str:
         person = f"if({person} != 0, {person}, s{m}.person_id)"
     columns = ", ".join(f"c{n}" for n in range(len(keys)))
     return f"SELECT {person} AS person_id, {columns} FROM {joined}"  # noqa: S608
+
+
+# -- the write side's bookkeeping, the same for every family: `table` is one of TABLES' names,
+# fixed in code, never a spec's text.
+
+
+def refresh_rows(store: EventStore, table: str, project_id: int, at: dt.datetime,
+                 where: str = "1") -> int:  # fmt: skip
+    """How many rows (matching ``where``) the project's refresh at ``at`` wrote."""
+    [(found,)] = rows(
+        store,
+        f"SELECT count() FROM {table} WHERE project_id = {{project:UInt32}} "  # noqa: S608
+        f"AND refreshed_at = {{at:DateTime64(3, 'UTC')}} AND {where}",
+        {"project": project_id, "at": at},
+    )
+    return int(found)
+
+
+def drop_earlier(store: EventStore, table: str, project_id: int, at: dt.datetime) -> None:
+    """Delete the project's rows of refreshes before ``at`` (a lightweight delete: readers
+    stop seeing them at once): rows of persons the refresh at ``at`` did not write, such as
+    persons merged away since, must not linger."""
+    store.command(
+        f"DELETE FROM {table} WHERE project_id = {{project:UInt32}} "  # noqa: S608
+        "AND refreshed_at < {at:DateTime64(3, 'UTC')}",
+        {"project": project_id, "at": at},
+    )

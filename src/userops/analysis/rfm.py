@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ConfigDict, Field, ValidationError
 
 from userops.analysis.funnel import EventName
-from userops.analysis.person_stats import TABLES
+from userops.analysis.person_stats import TABLES, refresh_rows
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
 from userops.analysis.scope import TRACKED, Scope
 from userops.analysis.spec import PropertyKey, Strict
@@ -187,13 +187,7 @@ def refresh_rfm(
     now = now or dt.datetime.now(dt.UTC)
     sql, params = refresh_sql(project, config or RfmConfig(), now)
     store.command(sql, params)
-    [(persons,)] = rows(
-        store,
-        "SELECT count() FROM person_rfm WHERE project_id = {project:UInt32} "
-        "AND refreshed_at = {at:DateTime64(3, 'UTC')} AND rfm_group != ''",
-        {"project": project.id, "at": now},
-    )
-    return int(persons)
+    return refresh_rows(store, "person_rfm", project.id, now, "rfm_group != ''")
 
 
 class GroupSummary(TypedDict):

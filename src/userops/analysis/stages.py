@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from userops.analysis.person_stats import drop_earlier, refresh_rows
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
 from userops.analysis.scope import TRACKED, Scope
 from userops.analysis.spec import Strict
@@ -139,18 +140,9 @@ def refresh_stages(store: EventStore, project: Project, config: StageConfig, fir
         WHERE (day = {d0} AND stage != '') OR stage != previous
     """  # noqa: S608
     store.command(sql, q.params)
-    [(written,)] = rows(
-        store,
-        "SELECT count() FROM person_stages WHERE project_id = {project:UInt32} "
-        "AND refreshed_at = {at:DateTime64(3, 'UTC')}",
-        {"project": project.id, "at": now},
-    )
-    store.command(
-        "ALTER TABLE person_stages DELETE WHERE project_id = {project:UInt32} "
-        "AND refreshed_at < {at:DateTime64(3, 'UTC')}",
-        {"project": project.id, "at": now},
-    )
-    return int(written)
+    written = refresh_rows(store, "person_stages", project.id, now)
+    drop_earlier(store, "person_stages", project.id, now)
+    return written
 
 
 LATEST = """

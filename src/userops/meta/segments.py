@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from userops.errors import BadRequest, Conflict, NotFound
-from userops.meta.models import Segment, SegmentRefresh, User, utcnow
+from userops.meta.insights import author_emails
+from userops.meta.models import Segment, SegmentRefresh, utcnow
 from userops.schema.bodies import parsed_body
 from userops.schema.times import iso
 from userops.segments.references import SegmentResolver, expand
@@ -135,9 +136,7 @@ class SegmentView:
 
 
 def _views(session: Session, rows: Sequence[Segment]) -> list[SegmentView]:
-    authors = {row.created_by for row in rows if row.created_by is not None}
-    found = session.execute(select(User.id, User.email).where(User.id.in_(authors)))
-    emails = {user_id: email for user_id, email in found}
+    emails = author_emails(session, (row.created_by for row in rows))
     return [SegmentView(row, emails.get(row.created_by) if row.created_by else None)
             for row in rows]  # fmt: skip
 
