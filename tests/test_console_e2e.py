@@ -149,9 +149,16 @@ def settled(page: Page) -> None:
 
 
 def pick(page: Page, test_id: str, value: str) -> None:
+    """Choose `value` in an Ant Design select by typing it and clicking its option.
+
+    Pressing Enter right after typing raced the select's own re-render under load (CI saw it
+    pick nothing once): the option is waited for and clicked, and the choice checked."""
     page.get_by_test_id(test_id).click()
     page.keyboard.type(value)
-    page.keyboard.press("Enter")
+    option = page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) "
+                          f".ant-select-item-option[title='{value}']")  # fmt: skip
+    option.click()
+    expect(page.get_by_test_id(test_id)).to_contain_text(value)
 
 
 def test_sign_in_shows_the_overview_with_numbers(page: Page, console: Console) -> None:
