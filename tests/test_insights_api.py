@@ -14,15 +14,13 @@ import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import insert, inspect
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import column, insert, inspect, table, text
 
 from resource_helpers import Caller, bearer, load, serve_shop
 from userops.meta import insights
 from userops.meta.db import MIGRATIONS_DIR, create_meta_engine, database_url, open_meta
 from userops.meta.keys import create_key
 from userops.meta.models import Dashboard, Project, SavedInsight
-from userops.meta.projects import create_project
 from userops.runtime import Runtime
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -364,13 +362,23 @@ def test_the_migration_keeps_existing_dashboards(tmp_path: Path, meta_url: str) 
         config.attributes["connection"] = connection
         command.upgrade(config, "0003")
     assert "date_range" not in {c["name"] for c in inspect(engine).get_columns("dashboards")}
-    shop = create_project(sessionmaker(engine, expire_on_commit=False), "shop", "UTC")
     now = dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC)
+    with engine.begin() as connection:  # only the columns revision 0003 has
+        connection.execute(
+            insert(table("projects", *(column(name) for name in (
+                "name", "timezone", "write_key", "order_event", "revenue_property",
+                "currency", "store_client_ip", "created_at")))).values(
+                name="shop", timezone="UTC", write_key="wk_shop", order_event="order_completed",
+                revenue_property="revenue", currency="CNY", store_client_ip=False,
+                created_at=now,
+            )
+        )
+        shop_id = connection.execute(text("SELECT id FROM projects WHERE name = 'shop'")).scalar()
     tiles = [{"insight_id": 0, "x": 0, "y": 0, "w": 12, "h": 3}]
     with engine.begin() as connection:
         insight_id = connection.execute(
             insert(SavedInsight.__table__).values(
-                project_id=shop.id, name="old", description="", kind="trends", spec=TRENDS,
+                project_id=shop_id, name="old", description="", kind="trends", spec=TRENDS,
                 created_at=now, updated_at=now,
             )
         ).inserted_primary_key[0]  # fmt: skip
@@ -378,7 +386,7 @@ def test_the_migration_keeps_existing_dashboards(tmp_path: Path, meta_url: str) 
         # Only the columns revision 0003 has: the model's new column is left out.
         board_id = connection.execute(
             insert(Dashboard.__table__).values(
-                project_id=shop.id, name="old board", description="", tiles=tiles,
+                project_id=shop_id, name="old board", description="", tiles=tiles,
                 created_at=now, updated_at=now,
             )
         ).inserted_primary_key[0]  # fmt: skip
@@ -386,12 +394,12 @@ def test_the_migration_keeps_existing_dashboards(tmp_path: Path, meta_url: str) 
 
     sessions = open_meta(tmp_path, meta_url)
     try:
-        board = insights.get_dashboard(sessions, shop.id, board_id)
+        board = insights.get_dashboard(sessions, shop_id, board_id)
         assert board["date_range"] is None and board["name"] == "old board"
         assert [{k: v for k, v in t.items() if k != "insight"} for t in board["tiles"]] == tiles
-        changed = insights.update_dashboard(sessions, shop.id, board_id,
+        changed = insights.update_dashboard(sessions, shop_id, board_id,
                                             {"date_range": {"last_days": 90}})  # fmt: skip
         assert changed["date_range"] == {"last_days": 90}
-        assert insights.get_dashboard(sessions, shop.id, board_id)["tiles"] == board["tiles"]
+        assert insights.get_dashboard(sessions, shop_id, board_id)["tiles"] == board["tiles"]
     finally:
         sessions.kw["bind"].dispose()

@@ -161,8 +161,7 @@ def segments_router(runtime: Callable[[], Runtime],
         found = number(segment_id)
         with rt.sessions() as session:
             row = saved.segment_row(session, access.project.id, found)
-            done = saved.completed(session, found)
-        page = current_members(rt.store, access.project.id, found, done, limit + 1, offset)
+        page = current_members(rt.store, access.project.id, found, limit + 1, offset)
         persons = search.summaries(rt.sessions, rt.store, access.project.id, page[:limit])
         return {"persons": [summary_json(p) for p in persons], "size": row.size,
                 "has_more": len(page) > limit}  # fmt: skip
@@ -183,8 +182,7 @@ def segments_router(runtime: Callable[[], Runtime],
         names = lists.trait_names(traits)
         with rt.sessions() as session:
             saved.segment_row(session, access.project.id, found)
-            done = saved.completed(session, found)
-        persons = current_members(rt.store, access.project.id, found, done)
+        persons = current_members(rt.store, access.project.id, found)
         body = lists.export_csv(rt.sessions, rt.store, access.project.id, persons, names)
         return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="segment-{found}.csv"'})  # fmt: skip

@@ -88,6 +88,10 @@ class Project(Base):
     revenue_property: Mapped[str] = mapped_column(String(200), default="revenue")
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     store_client_ip: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How persons are layered (lifecycle-stage thresholds, the RFM window and value event, the
+    # value tier's metric and percentile), as ``userops.analysis.layers.PeopleSettings``
+    # dumps it; {} means every default.
+    people_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -319,3 +323,25 @@ class SegmentRefresh(Base):
     entered: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     exited: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Tag(Base):
+    """A tag (标签) persons carry. ``manual``: added and removed by hand, one person or a whole
+    segment at once; ``rule``: published by a segment (``segment_id``), its members carry it
+    from each completed refresh on. Who carries it is the event store's ``person_tags``."""
+
+    __tablename__ = "tags"
+    # AUTOINCREMENT on SQLite, as segments: the event store's rows of a deleted tag can never
+    # be read as a new one's.
+    __table_args__ = (UniqueConstraint("project_id", "name"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    color: Mapped[str] = mapped_column(String(16), default="")
+    kind: Mapped[str] = mapped_column(String(16), default="manual")
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

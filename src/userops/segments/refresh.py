@@ -7,9 +7,13 @@ their latest change among *completed* refreshes says entered. A refresh:
 1. records itself ``running`` in the metadata store (``segment_refreshes``);
 2. computes the new members with the engine's query and, in one ``INSERT ... SELECT``, writes
    the difference against the current membership (a full join of the two sets);
-3. only then marks itself ``ok`` with its size and counts. Readers take only completed
-   refreshes' rows, so one that fails at any point (its rows half written or not at all) leaves
-   the previous membership and history as they were; it is recorded ``failed`` with its error.
+3. records itself completed in the event store (``segment_refreshes_done``, the one row
+   readers count its rows by: ``userops.analysis.memberships``), then marks itself ``ok`` with
+   its size and counts in the metadata store. Readers take only completed refreshes' rows, so
+   one that fails at any point before (its rows half written or not at all) leaves the previous
+   membership and history as they were; it is recorded ``failed`` with its error. Should the
+   metadata store fail after the event store's row, the membership is complete and counted and
+   only the record says otherwise.
 
 Refreshes run one at a time in this process (``_ONE_AT_A_TIME``): the scheduler's worker and
 an on-demand refresh from the API never compute against the same "current" at once.
@@ -25,12 +29,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from userops.analysis.memberships import segment_members
 from userops.meta import segments as saved
 from userops.meta.models import Project, Segment, SegmentRefresh, utcnow
 from userops.runtime import Runtime
@@ -42,14 +46,8 @@ log = logging.getLogger(__name__)
 _ONE_AT_A_TIME = threading.Lock()
 MAX_ERROR = 2000
 
-# Each person's membership as of the given completed refreshes: their latest change's side.
-CURRENT = """
-    SELECT person_id AS person FROM segment_changes
-    WHERE project_id = {project:UInt32} AND segment_id = {seg_segment:UInt64}
-      AND refresh_id IN (SELECT arrayJoin({seg_done:Array(UInt64)}))
-    GROUP BY person_id
-    HAVING argMax(entered, refresh_id)
-"""
+# The members as of the completed refreshes: each person's latest change's side.
+CURRENT = segment_members("{seg_segment:UInt64}")
 
 
 def _changes_sql(members_sql: str) -> str:
@@ -80,8 +78,8 @@ def _counts(store: EventStore, params: dict[str, Any]) -> Counts:
           AND refresh_id = {seg_refresh:UInt64}
     """, params)  # fmt: skip
     entered, exited = (int(found[0][0]), int(found[0][1])) if found else (0, 0)
-    size = scalar(store, f"SELECT count() FROM ({CURRENT})",  # noqa: S608
-                  {**params, "seg_done": [*params["seg_done"], params["seg_refresh"]]})
+    size = scalar(store, "SELECT count() FROM ("  # noqa: S608
+                  f"{segment_members('{seg_segment:UInt64}', '{seg_refresh:UInt64}')})", params)
     return Counts(int(size or 0), entered, exited)
 
 
@@ -101,7 +99,6 @@ def _refresh(sessions: sessionmaker[Session], store: EventStore, project: Projec
              segment_id: int, at: dt.datetime) -> SegmentRefresh:  # fmt: skip
     with sessions.begin() as session:
         segment = saved.segment_row(session, project.id, segment_id)
-        done = saved.completed(session, segment_id)
         record = SegmentRefresh(project_id=project.id, segment_id=segment_id, at=at,
                                 started_at=utcnow(), status="running")  # fmt: skip
         session.add(record)
@@ -114,9 +111,12 @@ def _refresh(sessions: sessionmaker[Session], store: EventStore, project: Projec
                                     segment_id)  # fmt: skip
         sql = _changes_sql(query.members_sql())  # (first: building it adds parameters)
         params = {**query.params, "seg_segment": segment_id, "seg_refresh": refresh_id,
-                  "seg_at": at, "seg_done": done}  # fmt: skip
+                  "seg_at": at}  # fmt: skip
         store.command(sql, params)
         counts = _counts(store, params)
+        store.command("INSERT INTO segment_refreshes_done (project_id, segment_id, refresh_id, at) "
+                      "VALUES ({project:UInt32}, {seg_segment:UInt64}, {seg_refresh:UInt64}, "
+                      "{seg_at:DateTime64(3, 'UTC')})", params)  # fmt: skip
     except Exception as exc:  # recorded, and the previous membership stands
         log.warning("refresh of segment %s failed", segment_id, exc_info=True)
         error = (getattr(exc, "message", None) or str(exc) or type(exc).__name__)[:MAX_ERROR]
@@ -149,12 +149,11 @@ def _finish(sessions: sessionmaker[Session], refresh_id: int, status: str,
 
 
 def current_members(store: EventStore, project_id: int, segment_id: int,
-                    completed: Sequence[int], limit: int | None = None,
-                    offset: int = 0) -> list[int]:  # fmt: skip
-    """The members' person ids as of the ``completed`` refreshes (``saved.completed``),
-    ascending; a page of them with ``limit`` and ``offset``."""
+                    limit: int | None = None, offset: int = 0) -> list[int]:  # fmt: skip
+    """The members' person ids as of the completed refreshes, ascending; a page of them with
+    ``limit`` and ``offset``."""
     params: dict[str, Any] = {"project": project_id, "seg_segment": segment_id,
-                              "seg_done": list(completed), "seg_offset": offset}  # fmt: skip
+                              "seg_offset": offset}  # fmt: skip
     page = " OFFSET {seg_offset:UInt64}"
     if limit is not None:
         params["seg_limit"] = limit
@@ -171,17 +170,17 @@ class Change:
     entered: bool
 
 
-def member_changes(store: EventStore, project_id: int, segment_id: int, person_id: int,
-                   completed: Sequence[int]) -> list[Change]:  # fmt: skip
+def member_changes(store: EventStore, project_id: int, segment_id: int,
+                   person_id: int) -> list[Change]:  # fmt: skip
     """When the person entered and left the segment, oldest first (completed refreshes only)."""
     found = rows(store, """
         SELECT refresh_id, at, entered FROM segment_changes
         WHERE project_id = {project:UInt32} AND segment_id = {seg_segment:UInt64}
           AND person_id = {seg_person:UInt64}
-          AND refresh_id IN (SELECT arrayJoin({seg_done:Array(UInt64)}))
+          AND refresh_id IN (SELECT refresh_id FROM segment_refreshes_done
+              WHERE project_id = {project:UInt32} AND segment_id = {seg_segment:UInt64})
         ORDER BY refresh_id
-    """, {"project": project_id, "seg_segment": segment_id, "seg_person": person_id,
-          "seg_done": list(completed)})  # fmt: skip
+    """, {"project": project_id, "seg_segment": segment_id, "seg_person": person_id})  # fmt: skip
     return [Change(int(r), at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at, bool(e))
             for r, at, e in found]  # fmt: skip
 
@@ -197,9 +196,10 @@ def forget(store: EventStore, project_id: int, segment_id: int) -> None:
     """Drop a deleted segment's rows from the event store. Readers ignore them already (their
     refreshes are gone and ids are never reused), so a failure is logged, not raised."""
     try:
-        store.command("DELETE FROM segment_changes WHERE project_id = {project:UInt32} "
-                      "AND segment_id = {seg_segment:UInt64}",
-                      {"project": project_id, "seg_segment": segment_id})  # fmt: skip
+        for table in ("segment_changes", "segment_refreshes_done"):
+            store.command(f"DELETE FROM {table} WHERE project_id = {{project:UInt32}} "  # noqa: S608
+                          "AND segment_id = {seg_segment:UInt64}",
+                          {"project": project_id, "seg_segment": segment_id})  # fmt: skip
     except Exception:
         log.warning("could not delete segment %s's rows from the event store", segment_id,
                     exc_info=True)  # fmt: skip

@@ -31,6 +31,16 @@ Why the events table looks like this (measured in benchmarks/events_table.py):
   newest refresh, so ORDER BY starts with it.
 - person_rfm (migration 6): each person's RFM values, quintile scores and group as of the last
   refresh (userops.analysis.rfm); a person no longer scored gets a row with an empty group.
+- segment_refreshes_done (migration 7): the refreshes that completed, written as a refresh's
+  last step in the event store, so that analyses (which read only the event store) take a
+  segment's membership from completed refreshes without asking the metadata store.
+- person_tags (migration 8): tags added to and removed from persons, append-only; the newest
+  row per (tag, person) wins. A manual row has refresh_id 0; a rule tag's rows carry the refresh
+  of the segment that published them and count once that refresh completed. distinct_id is one
+  of the person's ids when tagged, resolved through person_overrides like an event's, so a tag
+  follows its person through merges and their undoing.
+- person_tiers (migration 9): each person's value tier (core or mass) by the project's chosen
+  metric and percentile as of the last refresh (userops.analysis.tiers).
 """
 
 from __future__ import annotations
@@ -249,6 +259,59 @@ MIGRATIONS: tuple[Migration, ...] = (
                 f UInt8,
                 m UInt8,
                 rfm_group LowCardinality(String)
+            )
+            ENGINE = ReplacingMergeTree(refreshed_at)
+            ORDER BY (project_id, person_id)
+            """,
+        ),
+    ),
+    Migration(
+        7,
+        "completed segment refreshes",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS segment_refreshes_done (
+                project_id UInt32,
+                segment_id UInt64,
+                refresh_id UInt64,
+                at DateTime64(3, 'UTC')
+            )
+            ENGINE = MergeTree
+            ORDER BY (project_id, segment_id, refresh_id)
+            """,
+        ),
+    ),
+    Migration(
+        8,
+        "person tags",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS person_tags (
+                project_id UInt32,
+                tag_id UInt64,
+                person_id UInt64,
+                distinct_id String,
+                at DateTime64(3, 'UTC'),
+                refresh_id UInt64,
+                added Bool
+            )
+            ENGINE = MergeTree
+            ORDER BY (project_id, tag_id, person_id, at)
+            """,
+        ),
+    ),
+    Migration(
+        9,
+        "value tiers",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS person_tiers (
+                project_id UInt32,
+                person_id UInt64,
+                refreshed_at DateTime64(3, 'UTC'),
+                metric LowCardinality(String),
+                value Float64,
+                tier LowCardinality(String)
             )
             ENGINE = ReplacingMergeTree(refreshed_at)
             ORDER BY (project_id, person_id)
