@@ -189,6 +189,17 @@ def test_refresh_members_history_and_export(served: dict[str, Any]) -> None:
     assert by_id["u1"][2:] == ["'=HYPERLINK(\"http://x\")", "Ann", "'-2+3", ""]
     assert by_id["d3"][2:] == ["", "", "", ""]
     refused(viewer.get(one + "/export.csv", params={"traits": "x" * 201}), 400, "traits")
+    # Computed properties export like traits, as of their last refresh (none before it).
+    computed = {"traits": "$events,name,$last_seen"}
+    before = list(csv.reader(io.StringIO(viewer.get(one + "/export.csv", params=computed).text)))
+    assert {row[1]: row[2:] for row in before[1:]} == {"u1": ["", "Ann", ""], "d3": ["", "", ""]}
+    refreshed = analyst.call("POST", "/api/projects/shop/computed-properties/refresh")
+    assert refreshed.status_code == 200, refreshed.text
+    after = list(csv.reader(io.StringIO(viewer.get(one + "/export.csv", params=computed).text)))
+    assert after[0] == ["person_id", "distinct_ids", "$events", "name", "$last_seen"]
+    moment = "2026-11-01T04:00:00.000Z"
+    assert {row[1]: row[2:] for row in after[1:]} == {"u1": ["1", "Ann", moment],
+                                                      "d3": ["1", "", moment]}  # fmt: skip
 
 
 def test_static_list_from_a_csv(served: dict[str, Any]) -> None:

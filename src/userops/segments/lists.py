@@ -7,10 +7,11 @@ come back with their line numbers, never dropped in silence. A line with more th
 a broken quote, a NUL or an id over 400 characters is a 400 naming the line; more than
 ``MAX_LINES`` lines is a 413.
 
-Export: ``person_id``, ``distinct_ids`` (space-separated) and each trait asked for, its current
-value as filters read it (strings as they are, other values as JSON). Trait names travel as
-query parameters, never as SQL. A cell that a spreadsheet would run as a formula (starting with
-``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is prefixed with ``'`` (OWASP's advice).
+Export: ``person_id``, ``distinct_ids`` (space-separated) and each property asked for, a trait
+or a computed property, its current value as filters read it (strings as they are, other
+values as JSON). Names travel as query parameters, never as SQL. A cell that a spreadsheet
+would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return)
+is prefixed with ``'`` (OWASP's advice).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from userops.analysis.definitions import CURRENT_TRAITS
+from userops.analysis.scope import Scope
 from userops.errors import BadRequest, PayloadTooLarge
 from userops.meta.models import DistinctId
 from userops.store import EventStore, rows
@@ -137,17 +138,22 @@ def _text(raw: str) -> str:
 
 def traits_of(store: EventStore, project_id: int, persons: Sequence[int],
               names: Sequence[str]) -> dict[int, dict[str, str]]:  # fmt: skip
-    """Each person's current value of each named trait, as text."""
+    """Each person's current value of each named property, as text: traits as filters read
+    them, and computed properties (``$revenue``, ``$rfm_group``, ...) as of their last refresh.
+    One query for all the persons: the fold over the events is the expensive part."""
     if not persons or not names:
         return {}
+    scope = Scope(project_id, "UTC")
+    for name in names:  # asking for each property's text joins its column, as v0, v1, ...
+        scope.text("person", name)
+    columns = ", ".join(f"v{n}" for n in range(len(names)))
     found: dict[int, dict[str, str]] = {}
-    for person, key, raw in rows(store, f"""
-        SELECT person_id, key, raw FROM ({CURRENT_TRAITS})
-        WHERE key IN (SELECT arrayJoin({{x_keys:Array(String)}}))
-          AND person_id IN (SELECT arrayJoin({{x_persons:Array(UInt64)}}))
-    """, {"project": project_id, "x_keys": list(names),  # noqa: S608
-          "x_persons": list(persons)}):  # fmt: skip
-        found.setdefault(int(person), {})[str(key)] = _text(raw)
+    for person, *raws in rows(store, f"""
+        SELECT person_id, {columns} FROM ({scope.person_properties()})
+        WHERE person_id IN (SELECT arrayJoin({{x_persons:Array(UInt64)}}))
+    """, {**scope.params, "x_persons": list(persons)}):  # noqa: S608  # fmt: skip
+        found[int(person)] = {name: _text(raw) for name, raw in zip(names, raws, strict=True)
+                              if raw != ""}  # fmt: skip
     return found
 
 
@@ -173,11 +179,11 @@ def export_csv(sessions: sessionmaker[Session], store: EventStore, project_id: i
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([safe_cell(h) for h in ("person_id", "distinct_ids", *names)])
     yield out.getvalue()
+    traits = traits_of(store, project_id, persons, names)
     page = 5000
     for n in range(0, len(persons), page):
         chunk = list(persons[n : n + page])
-        ids, traits = ids_of(sessions, project_id, chunk), traits_of(store, project_id, chunk,
-                                                                     names)  # fmt: skip
+        ids = ids_of(sessions, project_id, chunk)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         for person in chunk:
