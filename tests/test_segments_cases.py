@@ -195,6 +195,26 @@ def test_events_before_a_merge_count_for_the_merged_person(runtime: Runtime) -> 
     assert len(members(runtime.store, project, parse_definition(twice), None, NOW)) == 1
 
 
+
+def test_a_list_of_ids_follows_a_merge(runtime: Runtime) -> None:
+    """An uploaded list keeps ids: the anonymous id listed before the merge names the merged
+    person after it, where a list of the person ids it named at upload would name no one."""
+    project = new_project(runtime, "UTC")
+    t = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+    first = [track("u", "pay", t), {"anonymousId": "anon", "event": "view", "t": t}]
+    send(runtime, project.id, first, batch="one")
+    listed = {"kind": "distinct_ids", "ids": ["anon", "nobody"]}
+    before = members(runtime.store, project, parse_definition(listed), None, NOW)
+    as_persons = {"kind": "persons", "ids": before}
+    assert who(runtime, project, listed, NOW) == {"anon"}
+    send(runtime, project.id, [{"type": "identify", "anonymousId": "anon", "userId": "u",
+                                "t": t + dt.timedelta(hours=1)}], batch="two")  # fmt: skip
+    after = members(runtime.store, project, parse_definition(listed), None, NOW)
+    assert len(after) == 1 and after != before
+    assert who(runtime, project, listed, NOW) == {"anon", "u"}
+    assert members(runtime.store, project, parse_definition(as_persons), None, NOW) == []
+
+
 def test_funnel_steps_converted_and_dropped(runtime: Runtime) -> None:
     project = new_project(runtime, "Asia/Shanghai")
     t = dt.datetime(2026, 3, 10, 12, tzinfo=SHANGHAI)

@@ -200,7 +200,7 @@ def segments_router(runtime: Callable[[], Runtime],
         ids = await in_thread(lists.parse_ids, data)
         matched = await in_thread(lists.match_ids, rt.sessions, access.project.id, ids)
         view = await in_thread(saved.set_definition, rt.sessions, access.project.id, found,
-                               {"kind": "persons", "ids": matched.persons})  # fmt: skip
+                               {"kind": "distinct_ids", "ids": matched.ids})  # fmt: skip
         return {"segment": view.to_json(), "persons": len(matched.persons),
                 "known": matched.known,
                 "unknown": [{"line": line, "id": value} for line, value in matched.unknown]}

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from userops.analysis.person_stats import is_computed
-from userops.analysis.resolved import RESOLVED_EVENTS
+from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
 from userops.analysis.scope import Scope
 from userops.analysis.spec import DateRange, PropertyFilter
 from userops.ingest.export import day_range
@@ -39,6 +39,7 @@ from userops.segments.funnels import person_levels
 from userops.segments.references import Branch, Expanded, ResolvedIds
 from userops.segments.spec import (
     Aggregate,
+    DistinctIdList,
     FirstPerformed,
     FunnelCondition,
     NotPerformed,
@@ -141,6 +142,12 @@ class SegmentQuery:
             return q.condition(node)  # a PropertyFilter on the person
         if isinstance(node, PersonList | ResolvedIds):
             return self._listed(node.ids)
+        if isinstance(node, DistinctIdList):
+            ids = q.param(list(node.ids), "Array(String)")
+            return f"""b.person IN (
+                SELECT {RESOLVED_PERSON} FROM {RESOLVED_EVENTS}
+                WHERE e.project_id = {{project:UInt32}}
+                  AND e.distinct_id IN (SELECT arrayJoin({ids})))"""  # noqa: S608
         if isinstance(node, Performed):
             count = self._count(node.event, node.filters, node.window)
             return f"{self._guarded(node.filters, count, '0')} {SIGN[node.operator]} " \

@@ -81,6 +81,7 @@ class Matched:
     persons: list[int]  # ascending, each once
     known: int  # lines whose id is known
     unknown: list[tuple[int, str]]  # (line, id)
+    ids: list[str]  # the known ids, each once, in the file's order: what the list keeps
 
 
 def match_ids(sessions: sessionmaker[Session], project_id: int,
@@ -103,7 +104,8 @@ def match_ids(sessions: sessionmaker[Session], project_id: int,
         lines = lines[1:]
     unknown = [(line, value) for line, value in lines if value not in owner]
     persons = sorted({owner[value] for _, value in lines if value in owner})
-    return Matched(persons, len(lines) - len(unknown), unknown)
+    kept = list(dict.fromkeys(value for _, value in lines if value in owner))
+    return Matched(persons, len(lines) - len(unknown), unknown, kept)
 
 
 # --- export ----------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ with ``"type": "person"``, on the person's; ``operator`` compares with gt, gte, 
     funnel           funnel (the funnel analysis's spec), step (0-based), status (converted:
                      reached the step; dropped: reached the step before, not this one)
     segment          id: a member of another segment (``references.py``)
+    distinct_ids     ids: a static list of user or anonymous ids (an uploaded CSV's), each
+                     the person holding it at each refresh (so a list follows merges)
     persons          ids: a static list of person ids
 
 Windows are the analyses' ``DateRange``: ``{"last_days": k}`` (today, in the project's time
@@ -165,12 +167,22 @@ class PersonList(Strict):
     ids: Annotated[list[Annotated[int, Field(ge=1, lt=2**64)]], Field(max_length=MAX_IDS)]
 
 
+class DistinctIdList(Strict):
+    """A static list of user or anonymous ids: a member is the person holding one of them as
+    the analyses resolve identities when the segment is computed. Keeping the ids, not the
+    persons they named at upload, lets the list follow merges and their undoing."""
+
+    kind: Literal["distinct_ids"]
+    ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=400)]],
+                   Field(max_length=MAX_IDS)]  # fmt: skip
+
+
 Condition = (
     PersonCondition | Performed | NotPerformed | FirstPerformed | Aggregate | FunnelCondition
-    | SegmentRef | PersonList
+    | SegmentRef | PersonList | DistinctIdList
 )  # fmt: skip
 CONDITION_KINDS = ("person", "performed", "not_performed", "first_performed", "aggregate",
-                   "funnel", "segment", "persons")  # fmt: skip
+                   "funnel", "segment", "persons", "distinct_ids")  # fmt: skip
 BRANCHES = ("and", "or", "not")
 
 
@@ -194,7 +206,7 @@ Node = Annotated[
     | Annotated[NotPerformed, Tag("not_performed")]
     | Annotated[FirstPerformed, Tag("first_performed")] | Annotated[Aggregate, Tag("aggregate")]
     | Annotated[FunnelCondition, Tag("funnel")] | Annotated[SegmentRef, Tag("segment")]
-    | Annotated[PersonList, Tag("persons")],
+    | Annotated[PersonList, Tag("persons")] | Annotated[DistinctIdList, Tag("distinct_ids")],
     Discriminator(
         tag,
         custom_error_type="invalid_node",
