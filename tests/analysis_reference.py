@@ -6,6 +6,11 @@ An event log is a list of dicts: ``event``, ``device`` (anonymous id number), ``
 id number or None: an event with both links them), ``minutes`` after ``BASE``, ``properties``,
 and optionally ``traits`` (the event is then an ``identify`` carrying them; its ``event`` name
 is ignored and it is not a tracked event).
+
+Segment and tag memberships are per person, the same on all of a person's events: a test that
+knows who is a member marks every entry with its person's memberships (``marked``) and turns
+membership filters and breakdowns into event ones on those marks (``translated``), so every
+analysis's reference answers them unchanged.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from userops.analysis.spec import PropertyFilter
+from userops.analysis.spec import MEMBERSHIP, Breakdown, PropertyFilter
 from userops.ingest.pipeline import Ingestor
 from userops.ingest.rows import message_columns
 from userops.meta.models import Project
@@ -277,3 +282,53 @@ some_filters = st.one_of(
     st.just([]),
     st.lists(st.one_of(filter_strategy, person_filter_strategy), min_size=1, max_size=2),
 )
+
+
+# -- memberships as event marks ----------------------------------------------------------------
+
+Members = dict[tuple[str, str], set[str]]  # (type, id) -> reference persons (union-find roots)
+
+
+def mark(type_: str, key: str) -> str:
+    return f"{type_}:{key}"
+
+
+def marked(events: list[dict[str, Any]], members: Members) -> list[dict[str, Any]]:
+    """Every entry with its person's memberships as properties ("true" / "false")."""
+    roots = persons_of(events)
+    out = []
+    for entry in events:
+        person = roots[f"device-{entry['device']}"]
+        marks = {mark(*k): "true" if person in who else "false" for k, who in members.items()}
+        out.append({**entry, "properties": {**entry["properties"], **marks}})
+    return out
+
+
+def as_event_filters(filters: list[PropertyFilter]) -> list[PropertyFilter]:
+    return [PropertyFilter(key=mark(f.type, f.key), value="true",
+                           operator="eq" if f.operator == "is_set" else "neq")
+            if f.type in MEMBERSHIP else f for f in filters]  # fmt: skip
+
+
+def as_event_breakdown(breakdown: Breakdown | None) -> Breakdown | None:
+    """A membership breakdown keeps both of its values whatever its limit."""
+    if breakdown is None or breakdown.type not in MEMBERSHIP:
+        return breakdown
+    return Breakdown(key=mark(breakdown.type, breakdown.key), limit=max(breakdown.limit, 2))
+
+
+def translated(spec: Any) -> Any:
+    """The spec with membership filters (shared, and of each series, step, exclusion, start
+    or return event) and breakdowns as event ones on the marks."""
+    update: dict[str, Any] = {"filters": as_event_filters(spec.filters)}
+    if getattr(spec, "breakdown", None) is not None:
+        update["breakdown"] = as_event_breakdown(spec.breakdown)
+    for name in ("series", "steps", "exclusions"):
+        if hasattr(spec, name):
+            update[name] = [s.model_copy(update={"filters": as_event_filters(s.filters)})
+                            for s in getattr(spec, name)]  # fmt: skip
+    for name in ("start", "return_event"):
+        if hasattr(spec, name):
+            side = getattr(spec, name)
+            update[name] = side.model_copy(update={"filters": as_event_filters(side.filters)})
+    return spec.model_copy(update=update)

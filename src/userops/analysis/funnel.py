@@ -46,6 +46,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 from userops.analysis.scope import TRACKED, Scope
 from userops.analysis.spec import (
     OTHER,
+    PER_PERSON,
     AnalysisResult,
     Breakdown,
     DateRange,
@@ -370,7 +371,7 @@ class FunnelQuery:
 
     def _breakdown(self, breakdown: Breakdown, entry: str) -> str:
         value = self.q.breakdown_value(breakdown)
-        if breakdown.type == "person":  # the person's current trait: the same on every row
+        if breakdown.type in PER_PERSON:  # the person's trait or membership: on every row
             return f"any({value})"
         # The value on the person's first entering event (equal times: the smallest value);
         # if() so that only entering events' properties are read.
@@ -602,7 +603,7 @@ def _result(spec: FunnelSpec, groups: dict[str, _Group]) -> FunnelResult:
     blocks = []
     if spec.breakdown is not None:
         ranked = sorted(groups, key=lambda v: (-groups[v].entered, v))
-        top, rest = ranked[: spec.breakdown.limit], ranked[spec.breakdown.limit :]
+        top, rest = ranked[: spec.breakdown.top], ranked[spec.breakdown.top :]
         blocks = [_block(spec, value, groups[value]) for value in top]
         if rest:
             other = _Group()

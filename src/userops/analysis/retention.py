@@ -225,7 +225,7 @@ def _query(
     if spec.breakdown is None:
         return f"SELECT value, cohort, size, retained, 1 FROM ({grouped})", q.params  # noqa: S608
     # The top values by distinct persons (ties by value); every other value is one $other.
-    limit, other = q.param(spec.breakdown.limit, "UInt32"), q.param(OTHER, "String")
+    limit, other = q.param(spec.breakdown.top, "UInt32"), q.param(OTHER, "String")
     return f"""
         SELECT if(rank <= {limit}, value, {other}) AS bucket, cohort, sum(size),
                sumForEach(retained), min(least(rank, {limit} + 1))

@@ -17,9 +17,17 @@ from collections.abc import Sequence
 from itertools import count
 from typing import Any
 
+from userops.analysis.memberships import segment_members, tag_holders
 from userops.analysis.person_stats import is_computed, stats_columns
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
-from userops.analysis.spec import NONE, OTHER, Breakdown, PropertyFilter, PropertyType
+from userops.analysis.spec import (
+    MEMBERSHIP,
+    NONE,
+    OTHER,
+    Breakdown,
+    PropertyFilter,
+    PropertyType,
+)
 from userops.store import EventStore, rows
 
 # Event keys that read a column promoted from the context instead of the properties JSON
@@ -34,6 +42,10 @@ PROMOTED: dict[str, str] = {
     "$app_version": "app_version",
     "$country": "country",
 }
+
+# A person column to join: a trait's or computed property's key, or (type, id) of a segment or
+# tag membership, a tuple so that no trait key can ever name one.
+PersonKey = str | tuple[str, str]
 
 # A tracked event: what makes a person active. identify, alias and group calls are not.
 TRACKED = "e.type IN ('track', 'page', 'screen')"
@@ -54,7 +66,7 @@ class Scope:
     def __init__(self, project_id: int, timezone: str) -> None:
         self.params: dict[str, Any] = {"project": project_id, "tz": timezone}
         self._names = (f"p{n}" for n in count())
-        self._person_keys: list[str] = []  # person properties to join, as p.v0, p.v1, ...
+        self._person_keys: list[PersonKey] = []  # person columns to join, as p.v0, p.v1, ...
 
     # -- parameters -------------------------------------------------------------------------
 
@@ -86,13 +98,16 @@ class Scope:
 
     # -- properties -------------------------------------------------------------------------
 
-    def _person_column(self, key: str) -> str:
+    def _person_column(self, key: PersonKey) -> str:
         if key not in self._person_keys:
             self._person_keys.append(key)
         return f"p.v{self._person_keys.index(key)}"
 
     def text(self, type_: PropertyType, key: str) -> str:
-        """The property's text (strings unquoted, other JSON values as JSON text), or NULL."""
+        """The property's text (strings unquoted, other JSON values as JSON text), or NULL; a
+        membership's is 'true' or 'false', never NULL."""
+        if type_ in MEMBERSHIP:
+            return f"if({self._person_column((type_, key))} != '', 'true', 'false')"
         if type_ == "person":
             return f"JSONExtract({self._person_column(key)}, 'Nullable(String)')"
         if key in PROMOTED:
@@ -101,6 +116,8 @@ class Scope:
 
     def number(self, type_: PropertyType, key: str) -> str:
         """The property as a number (numbers, numeric text, booleans as 1/0), or NULL."""
+        if type_ in MEMBERSHIP:
+            return f"toFloat64({self._person_column((type_, key))} != '')"
         if type_ == "person":
             return f"JSONExtract({self._person_column(key)}, 'Nullable(Float64)')"
         if key in PROMOTED:
@@ -108,6 +125,8 @@ class Scope:
         return f"JSONExtract(e.properties, {self.param(key, 'String')}, 'Nullable(Float64)')"
 
     def is_set(self, type_: PropertyType, key: str) -> str:
+        if type_ in MEMBERSHIP:  # members have 'true', everyone else no row: ''
+            return f"{self._person_column((type_, key))} != ''"
         if type_ == "person":
             return f"{self._person_column(key)} != ''"
         if key in PROMOTED:
@@ -188,9 +207,37 @@ class Scope:
         """Each person's current value of every requested key, as raw JSON ('' if never set):
         for a trait, the latest ``traits`` value by (timestamp, message_id), else the first
         ``traits_once`` value, the fold ``identity.profile.fold_traits`` does; for a computed
-        property (``$revenue``, ...) its value at the last refresh (``analysis.computed``)."""
-        traits = [(n, key) for n, key in enumerate(self._person_keys) if not is_computed(key)]
-        computed = [(n, key) for n, key in enumerate(self._person_keys) if is_computed(key)]
+        property (``$revenue``, ...) its value at the last refresh (``analysis.computed``); for
+        a segment or tag, 'true' for its members (``analysis.memberships``)."""
+        keys = [(n, key) for n, key in enumerate(self._person_keys) if isinstance(key, str)]
+        members = [(n, key) for n, key in enumerate(self._person_keys)
+                   if isinstance(key, tuple)]  # fmt: skip
+        if not members:
+            return self._properties(keys)
+        # One row per person and source, each source's column filled and the rest '', folded
+        # by max ('' sorts first): members of nothing and persons without properties stay ''.
+        width = range(len(self._person_keys))
+
+        def source(person: str, filled: dict[int, str], subquery: str) -> str:
+            empty = "''"
+            columns = ", ".join(f"{filled.get(n, empty)} AS v{n}" for n in width)
+            return f"SELECT {person} AS person_id, {columns} FROM ({subquery})"  # noqa: S608
+
+        parts = [source("person_id", {n: f"v{n}" for n, _ in keys}, self._properties(keys))
+                 ] if keys else []  # fmt: skip
+        for n, (kind, id_) in members:
+            placeholder = self.param(int(id_), "UInt64")
+            found = segment_members(placeholder) if kind == "segment" else tag_holders(placeholder)
+            parts.append(source("person", {n: "'true'"}, found))
+        folded = ", ".join(f"max(v{n}) AS v{n}" for n in width)
+        return f"""
+            SELECT person_id, {folded} FROM ({" UNION ALL ".join(parts)}) GROUP BY person_id
+        """  # noqa: S608
+
+    def _properties(self, keys: Sequence[tuple[int, str]]) -> str:
+        """Person properties (``person_id``, ``v{n}`` for each of ``keys``'s (n, key))."""
+        traits = [(n, key) for n, key in keys if not is_computed(key)]
+        computed = [(n, key) for n, key in keys if is_computed(key)]
         columns = []
         for n, key in traits:
             name = self.param(key, "String")

@@ -12,7 +12,8 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 Interval = Literal["hour", "day", "week", "month"]
 Operator = Literal[
@@ -78,15 +79,47 @@ class DateRange(Strict):
 class Breakdown(Strict):
     """Split results by a property's value: the ``limit`` most frequent values in the range
     each get their own result; every other value is folded into ``$other``, a missing one
-    is ``$none``."""
+    is ``$none``. A segment or tag (``key`` its id) splits persons into ``true`` (members,
+    holders) and ``false``, never ``$none`` or ``$other``."""
 
     key: PropertyKey
     type: PropertyType = "event"
     limit: Annotated[int, Field(ge=1, le=100)] = 10
 
+    @model_validator(mode="after")
+    def _id_key(self) -> Breakdown:
+        if self.type in MEMBERSHIP:
+            check_id_key(self.type, self.key)
+        return self
+
+    @property
+    def top(self) -> int:
+        """How many values keep their own result: a membership's two values always do."""
+        return max(self.limit, 2) if self.type in MEMBERSHIP else self.limit
+
 
 PropertyKey = Annotated[str, Field(min_length=1, max_length=400)]
-PropertyType = Literal["event", "person"]
+# segment: membership of a saved segment (the key is its id) as of its completed refreshes;
+# tag: carrying a tag (the key is its id). Both are per person, as person properties are, and
+# read as the text "true" for members; only is_set / is_not_set test them.
+PropertyType = Literal["event", "person", "segment", "tag"]
+MEMBERSHIP = frozenset({"segment", "tag"})
+PER_PERSON = frozenset({"person", *MEMBERSHIP})
+# A membership's key: a segment's or tag's id, within what every store's integers hold.
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def _field_error(field: str, kind: str, message: str, value: Any) -> ValidationError:
+    """An error located at ``field`` of the model being validated (pydantic prefixes the
+    model's own path), so that a spec's 400 names ``...filters.1.key``, not the filter."""
+    error = InitErrorDetails(type=PydanticCustomError(kind, message), loc=(field,), input=value)
+    return ValidationError.from_exception_data("PropertyFilter", [error])
+
+
+def check_id_key(type_: str, key: str) -> None:
+    if not _ID.fullmatch(key):
+        raise _field_error("key", "membership_id", f"a {type_}'s key is its id (decimal digits)",
+                           key)  # fmt: skip
 
 
 class PropertyFilter(Strict):
@@ -94,7 +127,10 @@ class PropertyFilter(Strict):
     operators compare the property's text (numbers and booleans as their JSON text); numeric
     ones read it as a number (numeric text counts). Event keys ``$utm_source``,
     ``$utm_medium``, ``$utm_campaign``, ``$os``, ``$browser``, ``$device_type``,
-    ``$app_version`` and ``$country`` read the columns promoted from the event's context."""
+    ``$app_version`` and ``$country`` read the columns promoted from the event's context.
+    ``{"type": "segment" | "tag", "key": "<id>", "operator": "is_set" | "is_not_set"}``: the
+    event's person is (is not) a member of the saved segment now, carries (does not carry) the
+    tag; other operators are refused."""
 
     key: PropertyKey
     type: PropertyType = "event"
@@ -104,6 +140,12 @@ class PropertyFilter(Strict):
     @model_validator(mode="after")
     def _value_fits(self) -> PropertyFilter:
         op, value = self.operator, self.value
+        if self.type in MEMBERSHIP:
+            check_id_key(self.type, self.key)
+            if op not in NO_VALUE:
+                raise _field_error("operator", "membership_operator",
+                                   f"a {self.type} filter's operator is is_set or is_not_set",
+                                   op)  # fmt: skip
         if op in NO_VALUE:
             if value is not None:
                 raise ValueError(f"{op} takes no value")

@@ -62,6 +62,7 @@ from userops.analysis.buckets import bucket_labels, bucket_sql
 from userops.analysis.scope import TRACKED, Scope, top_values
 from userops.analysis.spec import (
     OTHER,
+    PER_PERSON,
     AnalysisResult,
     Breakdown,
     DateRange,
@@ -450,7 +451,7 @@ def _measure_ranked(store: EventStore, project: Project, spec: TrendsSpec, serie
     assert spec.breakdown is not None
     q = Scope(project.id, project.timezone)
     value = q.breakdown_value(spec.breakdown)
-    limit, other = q.param(spec.breakdown.limit, "UInt32"), q.param(OTHER, "String")
+    limit, other = q.param(spec.breakdown.top, "UInt32"), q.param(OTHER, "String")
     state, merge = _state(q, project, series)
     columns = "s, n" if series.math == "per_person_avg" else "s"
     sql = f"""
@@ -489,8 +490,8 @@ def _source(q: Scope, spec: TrendsSpec, series: EventSeries) -> str:
     count or a property's aggregate without person filters or breakdown), which halves it."""
     filters = [*spec.filters, *series.filters]
     needs_person = (series.math not in ("total", *PROPERTY_MATHS)
-                    or (spec.breakdown is not None and spec.breakdown.type == "person")
-                    or any(f.type == "person" for f in filters))  # fmt: skip
+                    or (spec.breakdown is not None and spec.breakdown.type in PER_PERSON)
+                    or any(f.type in PER_PERSON for f in filters))  # fmt: skip
     return q.from_events() if needs_person else "events AS e"
 
 
@@ -600,7 +601,7 @@ def _breakdown_values(store: EventStore, project: Project, spec: TrendsSpec,
     where = f"{q.base(*day_range(project.timezone, *dates))} AND ({any_series})"
     if spec.filters:
         where += f" AND {q.where(spec.filters)}"
-    limit = spec.breakdown.limit
+    limit = spec.breakdown.top
     found = top_values(store, q, spec.breakdown, where, limit + 1)
     top = found[:limit]
     return [*top, OTHER] if len(found) > limit and OTHER not in top else top

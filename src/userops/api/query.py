@@ -26,7 +26,7 @@ cookie-signed POST must carry the CSRF token, which another site cannot read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -34,14 +34,16 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from userops.analysis.cache import ResultCache, result_key
 from userops.analysis.query import Result, Spec, parse_spec, run_query
-from userops.analysis.spec import AnalysisResult
+from userops.analysis.spec import MEMBERSHIP, AnalysisResult
 from userops.api.access import Access, project_access
 from userops.errors import BadRequest, PayloadTooLarge, RateLimited, UserOpsError
 from userops.meta.keys import LocalToken
-from userops.meta.models import Project
+from userops.meta.models import Project, Segment, Tag
 from userops.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -112,10 +114,47 @@ class Querying:
             ) -> AnalysisResult:  # fmt: skip
         freshness = freshness or Freshness()
         spec = parse_spec(body)
+        check_memberships(self.runtime.sessions, project.id, spec)
         store = self.runtime.store
         return self.results.get(store, result_key(project, spec.model_dump_json()),
                                 lambda: run_query(store, project, spec),
                                 max_age=freshness.max_age, force=freshness.force)  # fmt: skip
+
+
+def memberships(spec: Any, path: str = "") -> Iterator[tuple[str, str, int]]:
+    """(JSON path of the key, "segment" or "tag", id) of every segment and tag the spec's
+    filters and breakdowns name, in the spec's order, wherever a kind keeps them."""
+    if isinstance(spec, BaseModel):
+        spec = spec.model_dump(by_alias=True)
+    if isinstance(spec, dict):
+        kind, key = spec.get("type"), spec.get("key")
+        if kind in MEMBERSHIP and isinstance(key, str) and key.isdigit():
+            yield f"{path}key", str(kind), int(key)
+        for name, value in spec.items():
+            yield from memberships(value, f"{path}{name}.")
+    elif isinstance(spec, list):
+        for n, value in enumerate(spec):
+            yield from memberships(value, f"{path}{n}.")
+
+
+def check_memberships(sessions: sessionmaker[Session], project_id: int, spec: Any) -> None:
+    """``BadRequest`` naming the first filter or breakdown whose segment or tag is not one of
+    the project's (the analysis would read no members: an empty answer that looks true)."""
+    named = list(memberships(spec))
+    if not named:
+        return
+    models: dict[str, type[Segment] | type[Tag]] = {"segment": Segment, "tag": Tag}
+    known: dict[str, set[int]] = {}
+    with sessions() as session:
+        for kind, model in models.items():
+            ids = {id_ for _, k, id_ in named if k == kind}
+            if ids:
+                query = select(model.id).where(model.project_id == project_id,
+                                               model.id.in_(ids))  # fmt: skip
+                known[kind] = set(session.scalars(query))
+    for where, kind, id_ in named:
+        if id_ not in known[kind]:
+            raise BadRequest(f"spec {where}: no {kind} {id_} in this project", field=where)
 
 
 async def read_spec_body(request: Request, limit: int = MAX_SPEC_BYTES) -> bytes:

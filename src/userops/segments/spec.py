@@ -40,6 +40,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -48,10 +49,11 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from userops.analysis.funnel import EventName, FunnelSpec
-from userops.analysis.spec import DateRange, PropertyFilter, PropertyKey, Strict
+from userops.analysis.spec import MEMBERSHIP, DateRange, PropertyFilter, PropertyKey, Strict
 from userops.errors import BadRequest
 
 MAX_WIDTH = 50  # children of one and / or
@@ -63,7 +65,19 @@ MAX_IDS = 100_000  # a static list's ids travel as one query parameter
 
 Compare = Literal["gt", "gte", "lt", "lte", "eq", "neq"]
 Math = Literal["sum", "count", "avg", "min", "max"]
-FILTERS = Annotated[list[PropertyFilter], Field(max_length=20)]
+
+
+def _no_memberships(filters: list[PropertyFilter]) -> list[PropertyFilter]:
+    """Segment and tag filters are the analyses'; a definition names a segment by a segment
+    condition, and behaviour conditions would otherwise leave such a filter unread."""
+    for f in filters:
+        if f.type in MEMBERSHIP:
+            raise ValueError(f"a {f.type} filter is not a behaviour filter; use a segment "
+                             "condition")  # fmt: skip
+    return filters
+
+
+FILTERS = Annotated[list[PropertyFilter], Field(max_length=20), AfterValidator(_no_memberships)]
 
 
 class PersonCondition(PropertyFilter):
@@ -125,6 +139,15 @@ class SegmentFunnel(FunnelSpec):
 
     breakdown: None = None
     persons: None = None
+
+    @model_validator(mode="after")
+    def _no_memberships(self) -> SegmentFunnel:
+        _no_memberships(self.filters)
+        for step in self.steps:
+            _no_memberships(step.filters)
+        for exclusion in self.exclusions:
+            _no_memberships(exclusion.filters)
+        return self
 
 
 class FunnelCondition(Strict):
