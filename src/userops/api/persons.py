@@ -11,6 +11,11 @@
          {"events": [{"uuid", "event", "type", "timestamp", "distinct_id", "properties"}],
           "next_before": ISO or null}
     POST /api/projects/{project}/persons/{person_id}/unmerge       {"merge_id"} (admins)
+    GET  /api/projects/{project}/persons/{person_id}/tags
+         [{"id", "name", "color", "kind", "since"}]: the tags the person carries now
+    GET  /api/projects/{project}/persons/{person_id}/segments
+         [{"id", "name", "since"}]: the saved segments the person is a member of now (as of
+         their completed refreshes), since they last entered
 
 Any member reads; undoing a merge takes an admin. A person absorbed by a merge is answered by
 whoever holds its ids now (the profile's ``person_id`` says who). Search semantics and timeline
@@ -24,6 +29,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from userops.analysis.person_computed import computed_of
 from userops.api.access import Access, project_access
 from userops.api.resources import in_thread, json_body, path_id
 from userops.errors import BadRequest
@@ -33,6 +39,7 @@ from userops.identity.repository import person_ids, unmerge
 from userops.meta.models import Merge
 from userops.runtime import Runtime
 from userops.schema.times import iso, parse_iso
+from userops.tags.profile import person_segments, person_tags
 
 Reader = Annotated[Access, Depends(project_access("viewer"))]
 Admin = Annotated[Access, Depends(project_access("admin"))]
@@ -102,7 +109,11 @@ def persons_router(runtime: Callable[[], Runtime]) -> APIRouter:
 
     @router.get(base + "/{person_id}", summary="A person's profile: ids, traits, merges")
     def get_person(person_id: str, access: Reader) -> dict[str, Any]:
-        return profile_of(access.project.id, person_id)
+        """With ``computed``: the person's computed properties ($revenue, $rfm_group,
+        $lifecycle_stage, $value_tier, ...) as of their last refresh, as filters read them."""
+        found = profile_of(access.project.id, person_id)
+        found["computed"] = computed_of(runtime().store, access.project.id, found["person_id"])
+        return found
 
     @router.get(base + "/{person_id}/events", summary="A person's events, newest first")
     def person_events(
@@ -129,6 +140,20 @@ def persons_router(runtime: Callable[[], Runtime]) -> APIRouter:
         page = search.timeline(rt.store, project_id, ids, moment, limit)
         return {"events": [event_json(e) for e in page.events],
                 "next_before": iso(page.next_before)}  # fmt: skip
+
+    @router.get(base + "/{person_id}/tags", summary="The tags a person carries, by name")
+    def tags_of_person(person_id: str, access: Reader) -> list[dict[str, Any]]:
+        rt = runtime()
+        person = search.current_person(rt.sessions, access.project.id,
+                                       path_id(person_id, "person_id", "person"))  # fmt: skip
+        return person_tags(rt, access.project.id, person)
+
+    @router.get(base + "/{person_id}/segments", summary="The segments a person is in, by name")
+    def segments_of_person(person_id: str, access: Reader) -> list[dict[str, Any]]:
+        rt = runtime()
+        person = search.current_person(rt.sessions, access.project.id,
+                                       path_id(person_id, "person_id", "person"))  # fmt: skip
+        return person_segments(rt, access.project.id, person)
 
     @router.post(base + "/{person_id}/unmerge", summary="Undo a merge (admins)")
     async def unmerge_person(person_id: str, request: Request, access: Admin) -> dict[str, Any]:

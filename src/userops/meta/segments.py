@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from userops.errors import BadRequest, Conflict, NotFound
 from userops.meta.insights import author_emails
-from userops.meta.models import Segment, SegmentRefresh, utcnow
+from userops.meta.models import Segment, SegmentRefresh, Tag, utcnow
 from userops.schema.bodies import parsed_body
 from userops.schema.times import iso
 from userops.segments.references import SegmentResolver, expand
@@ -238,13 +238,18 @@ def referrers(session: Session, project_id: int, segment_id: int) -> list[Segmen
 def delete_segment(sessions: sessionmaker[Session], project_id: int, segment_id: int) -> None:
     """Delete the segment and its refresh records (its rows in the event store are no longer
     read: their refreshes are gone, and ids are never reused); ``Conflict`` if another segment
-    refers to it."""
+    refers to it or it publishes a tag."""
     with sessions.begin() as session:
         row = segment_row(session, project_id, segment_id)
         using = [r for r in referrers(session, project_id, segment_id) if r.id != segment_id]
         if using:
             names = ", ".join(f"{r.id} ({r.name!r})" for r in using)
             raise Conflict(f"segment {segment_id} is used by segment(s) {names}: change or delete "
+                           "them first", field="segment_id")  # fmt: skip
+        tags = session.scalars(select(Tag).where(Tag.segment_id == segment_id)).all()
+        if tags:  # its rows are the tags' holders: they would stop counting
+            names = ", ".join(f"{t.id} ({t.name!r})" for t in tags)
+            raise Conflict(f"segment {segment_id} publishes tag(s) {names}: move or delete "
                            "them first", field="segment_id")  # fmt: skip
         session.execute(delete(SegmentRefresh).where(SegmentRefresh.segment_id == segment_id))
         session.delete(row)

@@ -41,6 +41,7 @@ from userops.runtime import Runtime
 from userops.segments.membership import compile_segment
 from userops.segments.spec import parse_definition
 from userops.store import EventStore, rows, scalar
+from userops.tags.publish import publish_refresh
 
 log = logging.getLogger(__name__)
 _ONE_AT_A_TIME = threading.Lock()
@@ -114,6 +115,8 @@ def _refresh(sessions: sessionmaker[Session], store: EventStore, project: Projec
                   "seg_at": at}  # fmt: skip
         store.command(sql, params)
         counts = _counts(store, params)
+        # Its rule tags' changes, under its id: they count when it completes, as its own do.
+        publish_refresh(sessions, store, project.id, segment_id, refresh_id)
         store.command("INSERT INTO segment_refreshes_done (project_id, segment_id, refresh_id, at) "
                       "VALUES ({project:UInt32}, {seg_segment:UInt64}, {seg_refresh:UInt64}, "
                       "{seg_at:DateTime64(3, 'UTC')})", params)  # fmt: skip

@@ -31,6 +31,7 @@ from userops.api.posthog import posthog_router
 from userops.api.query import Querying, document_query, error_response, query_router
 from userops.api.segment import segment_router
 from userops.api.segments import segments_router
+from userops.api.tags import tags_router
 from userops.api.team import team_router
 from userops.config import Settings
 from userops.errors import BadRequest, UserOpsError
@@ -123,6 +124,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(people_router(current))
     app.include_router(segments_router(current, lambda: getattr(app.state, "segment_scheduler",
                                                                 None)))  # fmt: skip
+    app.include_router(tags_router(current))
     document_query(app)
 
     @app.exception_handler(UserOpsError)
