@@ -96,9 +96,22 @@ REQUIRED: dict[tuple[str, str], Rule] = {
     ("GET", P + "/segments/{segment_id}/history"): "viewer",
     ("GET", P + "/segments/{segment_id}/export.csv"): "viewer",
     ("POST", P + "/segments/{segment_id}/static"): "analyst",
+    ("GET", P + "/tags"): "viewer",
+    ("POST", P + "/tags"): "analyst",
+    ("GET", P + "/tags/{tag_id}"): "viewer",
+    ("PUT", P + "/tags/{tag_id}"): "analyst",
+    ("DELETE", P + "/tags/{tag_id}"): "analyst",
+    ("POST", P + "/tags/{tag_id}/persons"): "analyst",
+    ("GET", P + "/tags/{tag_id}/persons"): "viewer",
+    ("POST", P + "/tags/{tag_id}/segment"): "analyst",
+    ("GET", P + "/persons/{person_id}/tags"): "viewer",
+    ("GET", P + "/persons/{person_id}/segments"): "viewer",
     ("POST", P + "/computed-properties/refresh"): "analyst",
     ("GET", P + "/lifecycle-stages"): "viewer",
     ("GET", P + "/lifecycle-stages/transitions"): "viewer",
+    ("GET", P + "/people-settings"): "viewer",
+    ("PUT", P + "/people-settings"): "analyst",
+    ("GET", P + "/value-tiers"): "viewer",
     ("GET", P + "/rfm"): "viewer",
 }
 RANK = {"viewer": 0, "analyst": 1, "admin": 2}
@@ -204,7 +217,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, li
 def call(server: Server, caller: Caller, method: str, template: str,
          csrf: bool = True) -> httpx.Response:  # fmt: skip
     path = template.replace("{project}", "shop")
-    for name in ("user_id", "key_id", "insight_id", "dashboard_id", "person_id", "segment_id"):
+    for name in ("user_id", "key_id", "insight_id", "dashboard_id", "person_id", "segment_id",
+                 "tag_id"):
         path = path.replace("{" + name + "}", "999999")
     assert "{" not in path, f"the test does not know how to fill {template}"
     headers = dict(caller.headers or {})

@@ -24,6 +24,7 @@ from userops.meta.models import Project
 from userops.runtime import Runtime
 from userops.schema.events import message_from_dict
 from userops.store import rows
+from userops.store.migrations import migrate
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 
@@ -164,12 +165,61 @@ def test_a_hand_made_year_of_one_person(runtime: Runtime, project: Project) -> N
         d("2026-12-01"), "silent", "silent")
 
 
+def test_a_refresh_that_failed_half_way_is_never_read(
+    runtime: Runtime, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its rows are in, but it never completed: readers keep the last completed refresh, and
+    the next completed refresh deletes the failed one's rows."""
+    zone = ZoneInfo(project.timezone)
+
+    def at(day: str) -> dict[str, Any]:
+        moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(12), zone)
+        return {"event": "view", "device": 0, "user": None,
+                "minutes": int((moment - BASE).total_seconds() // 60)}  # fmt: skip
+
+    ingest(runtime, project, [at("2026-11-01"), at("2026-11-20")])
+    [person] = set(person_ids(runtime, project, [at("2026-11-01")]).values())
+    d = dt.date.fromisoformat
+    config = StageConfig(new_days=3, active_days=7, churn_days=30)
+    refresh_stages(runtime.store, project, config, d("2026-11-01"), d("2026-11-30"), REFRESHED)
+    done = stages.person_stages(runtime.store, project.id, person)
+    assert done[0] == (d("2026-11-01"), "new", "")
+
+    def fail(*args: Any) -> int:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(stages, "refresh_rows", fail)  # the step after the rows' INSERT
+    with pytest.raises(RuntimeError):
+        refresh_stages(runtime.store, project, config, d("2026-12-01"), d("2026-12-31"),
+                       REFRESHED + dt.timedelta(hours=1))  # fmt: skip
+    monkeypatch.undo()
+    [(written,)] = rows(runtime.store, "SELECT count() FROM person_stages WHERE project_id = "
+                        "{project:UInt32} AND day >= '2026-12-01'", {"project": project.id})
+    assert written > 0  # the failed refresh's rows are there, unread:
+    assert stages.person_stages(runtime.store, project.id, person) == done
+    assert stages.stage_counts(runtime.store, project.id, d("2026-12-31"))["churned"] == 0
+    assert stages.last_refreshed_day(runtime.store, project) == REFRESHED.astimezone(zone).date()
+    q = Scope(project.id, project.timezone)
+    sql = f"SELECT DISTINCT {q.text('person', '$lifecycle_stage')} FROM {q.from_events()} " \
+          "WHERE e.project_id = {project:UInt32}"  # noqa: S608 # fmt: skip
+    assert rows(runtime.store, sql, q.params) == [("silent",)]  # on Nov 30, not churned
+    later = REFRESHED + dt.timedelta(hours=2)
+    refresh_stages(runtime.store, project, config, d("2026-12-01"), d("2026-12-31"), later)
+    assert stages.person_stages(runtime.store, project.id, person)[0] == (
+        d("2026-12-01"), "silent", "silent")
+    [(left,)] = rows(runtime.store, "SELECT uniqExact(refreshed_at) FROM person_stages "
+                     "WHERE project_id = {project:UInt32}", {"project": project.id})
+    assert left == 1
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"new_days": 0}, "new_days"),
     ({"active_days": "seven"}, "active_days"),
     ({"active_days": 10, "churn_days": 10}, "churn_days"),
     ({"churn_days": 99999}, "churn_days"),
     ({"silent_days": 3}, "silent_days"),
+    ({"new_days": True}, "new_days"),
+    ({"churn_days": 30.0}, "churn_days"),
 ])  # fmt: skip
 def test_bad_thresholds_name_their_field(body: dict[str, Any], field: str) -> None:
     with pytest.raises(BadRequest) as raised:
@@ -241,3 +291,21 @@ def test_the_current_stage_is_a_person_property_beside_other_computed_ones(
         ("b", "silent", "0"),        # idle 10 days: at risk
         ("c", "new", "10"),
     ]  # fmt: skip
+
+
+def test_stages_refreshed_before_completions_were_recorded_stay_readable(
+    runtime: Runtime, project: Project
+) -> None:
+    """Migration 10 marks each project's newest stage refresh of an older store complete."""
+    runtime.store.command("DROP TABLE person_refreshes")
+    runtime.store.command("DELETE FROM schema_migrations WHERE version = 10")
+    for hours, stage in ((0, "new"), (1, "active")):  # two refreshes' rows: the newer is read
+        at = REFRESHED + dt.timedelta(hours=hours)
+        runtime.store.command(
+            "INSERT INTO person_stages VALUES ({project:UInt32}, 7, '2026-11-01', {stage:String}, "
+            "'', {at:DateTime64(3, 'UTC')})",
+            {"project": project.id, "stage": stage, "at": at},
+        )
+    assert migrate(runtime.store) == [10]
+    assert stages.person_stages(runtime.store, project.id, 7) == [
+        (dt.date(2026, 11, 1), "active", "")]

@@ -72,6 +72,13 @@ def test_a_refresh_computes_properties_and_stages_read_back(served: dict[str, An
             "filters": [{"type": "person", "key": "$lifecycle_stage", "value": "resurrected"}]}
     result = viewer.call("POST", P + "/query", json=spec).json()
     assert result["series"][0]["total"] == 1
+    # The buyer's profile shows their computed properties as of the refresh.
+    [buyer] = viewer.call("GET", P + "/persons", params={"search": "new"}).json()["persons"]
+    computed = viewer.call("GET", f"{P}/persons/{buyer['person_id']}").json()["computed"]
+    assert (computed["$orders"], computed["$revenue"], computed["$events"]) == (1, 42, 1)
+    assert computed["$lifecycle_stage"] == "new" and computed["$rfm_r"] in range(1, 6)
+    assert computed["$last_order_at"] == noon(1).astimezone(dt.UTC).isoformat(
+        timespec="milliseconds").replace("+00:00", "Z")  # fmt: skip
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -81,6 +88,8 @@ def test_a_refresh_computes_properties_and_stages_read_back(served: dict[str, An
     ({"stage_days": 400}, "stage_days"),
     ({"stages_days": 3}, "stages_days"),
     ({"rfm": {"window_days": 0}}, "rfm.window_days"),
+    ({"tier": {"metric": "$nope"}}, "tier.metric"),
+    ({"stages": 3}, "stages"),
 ])  # fmt: skip
 def test_bad_refresh_bodies_name_their_field(served: dict[str, Any], body: dict[str, Any],
                                              field: str) -> None:  # fmt: skip
@@ -109,3 +118,66 @@ def test_the_server_keeps_a_daily_job_per_project(served: dict[str, Any]) -> Non
         at = dt.datetime.fromtimestamp(jobs[f"persons-{number}"], ZoneInfo(zone))
         assert (at.hour, at.minute) == (0, 30)
         assert dt.timedelta(0) < at - dt.datetime.now(ZoneInfo(zone)) <= dt.timedelta(days=1)
+
+
+DEFAULTS = {"stages": {"new_days": 7, "active_days": 7, "churn_days": 30},
+            "rfm": {"window_days": 365, "value_event": None, "value_property": None},
+            "tier": {"metric": "$revenue", "core_percentile": 80}}  # fmt: skip
+
+
+def test_people_settings_drive_the_refresh_and_the_value_tiers(served: dict[str, Any]) -> None:
+    viewer, analyst = served["callers"]["viewer"], served["callers"]["analyst"]
+    assert viewer.call("GET", P + "/people-settings").json() == DEFAULTS
+    assert viewer.call("PUT", P + "/people-settings", json=DEFAULTS).status_code == 403
+    # revenue: new 42, old and idle 0 (no part in the ranking): threshold 42, new alone core
+    body = {"tier": {"metric": "$revenue", "core_percentile": 90}, "stages": {"churn_days": 40}}
+    wanted = {**DEFAULTS, "tier": body["tier"],
+              "stages": {**DEFAULTS["stages"], "churn_days": 40}}  # fmt: skip
+    try:
+        put = analyst.call("PUT", P + "/people-settings", json=body)
+        assert (put.status_code, put.json()) == (200, wanted)
+        assert viewer.call("GET", P + "/people-settings").json() == wanted
+        done = analyst.call("POST", P + "/computed-properties/refresh")
+        assert (done.status_code, done.json()["tiered"]) == (200, 3), done.text
+        tiers = viewer.call("GET", P + "/value-tiers").json()
+        assert {k: tiers[k] for k in ("metric", "core_percentile", "threshold")} == {
+            "metric": "$revenue", "core_percentile": 90, "threshold": 42}
+        assert tiers["refreshed_at"] == done.json()["refreshed_at"]
+        assert [(t["tier"], t["persons"], t["value"], t["share"]) for t in tiers["tiers"]] == [
+            ("core", 1, 42, 1), ("mass", 2, 0, 0)]
+        assert tiers["tiers"][0]["label"] == {"zh-CN": "核心用户", "en": "Core"}
+        # the body overrides a stored field for this run only
+        done = analyst.call("POST", P + "/computed-properties/refresh",
+                            json={"tier": {"metric": "$orders"}})  # fmt: skip
+        assert done.status_code == 200, done.text
+        tiers = viewer.call("GET", P + "/value-tiers").json()
+        assert (tiers["metric"], tiers["core_percentile"], tiers["threshold"]) == (
+            "$orders", 90, 1)
+        assert [t["persons"] for t in tiers["tiers"]] == [1, 2]
+        assert viewer.call("GET", P + "/people-settings").json() == wanted
+        spec = {"kind": "trends", "date_range": {"last_days": 90},
+                "series": [{"event": None, "math": "unique_persons"}],
+                "filters": [{"type": "person", "key": "$value_tier", "value": "core"}]}
+        result = viewer.call("POST", P + "/query", json=spec).json()
+        assert result["series"][0]["total"] == 1
+        names = {p["name"] for p in viewer.call("GET", P + "/person-properties").json()}
+        assert {"$value_tier", "$value_tier_metric_value"} <= names
+    finally:
+        assert analyst.call("PUT", P + "/people-settings", json={}).json() == DEFAULTS
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"stages": {"active_days": 9, "churn_days": 9}}, "stages.churn_days"),
+    ({"stages": {"new_days": True}}, "stages.new_days"),
+    ({"rfm": {"window_days": 0}}, "rfm.window_days"),
+    ({"rfm": {"value_event": ""}}, "rfm.value_event"),
+    ({"tier": {"metric": "$first_seen"}}, "tier.metric"),
+    ({"tier": {"core_percentile": 100}}, "tier.core_percentile"),
+    ({"tiers": {}}, "tiers"),
+    ([], None),
+])  # fmt: skip
+def test_bad_people_settings_name_their_field(served: dict[str, Any], body: Any,
+                                              field: str | None) -> None:  # fmt: skip
+    response = served["callers"]["analyst"].call("PUT", P + "/people-settings", json=body)
+    assert (response.status_code, response.json().get("field")) == (400, field)
+    assert served["callers"]["viewer"].call("GET", P + "/people-settings").json() == DEFAULTS

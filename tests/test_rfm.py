@@ -228,6 +228,23 @@ def test_value_event_and_property_are_configurable(rfm_runtime: Runtime) -> None
     assert got["z"] == {}
 
 
+def test_the_monetary_average_is_compared_exactly(rfm_runtime: Runtime) -> None:
+    """1.1 is exactly the average of 1.9, 0.3 and 1.1, so it is low; in floats 1.1 * 3 is
+    3.3000000000000003, more than their sum in any order."""
+    runtime = rfm_runtime
+    project = new_project(runtime, "Asia/Shanghai")
+    now = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
+    send(runtime, project.id, [
+        {"anonymousId": who, "event": ORDER, "t": now - dt.timedelta(hours=1),
+         "properties": {"revenue": amount}}
+        for who, amount in (("x", 1.9), ("y", 0.3), ("z", 1.1))
+    ])  # fmt: skip
+    assert refresh_rfm(runtime.store, project, RfmConfig(), now) == 3
+    got = by_distinct_id(runtime, project)
+    m_high = {p: next(g.m_high for g in GROUPS if g.code == got[p]["$rfm_group"]) for p in "xyz"}
+    assert m_high == {"x": True, "y": False, "z": False}
+
+
 # -- brute force ---------------------------------------------------------------------------
 
 # Four days into a five-day log around New York's DST change: some orders come after it.
@@ -262,7 +279,9 @@ def reference(log: list[dict[str, Any]], zone: ZoneInfo,
     values = {p: ((today - last).days, count, round(amount, 6))
               for p, (last, count, amount) in folded.items()}  # fmt: skip
     n = len(values)
-    totals = [Fraction(sum(v[k] for v in values.values())) for k in range(3)]
+    # Exact: each monetary value as the 6-decimal number it stands for, not as a float.
+    exact = {p: (Fraction(v[0]), Fraction(v[1]), Fraction(repr(v[2]))) for p, v in values.items()}
+    totals = [sum(v[k] for v in exact.values()) for k in range(3)]
     out: dict[str, tuple[Any, ...]] = {}
     for person, (recency, frequency, monetary) in values.items():
         worse = (sum(1 for v in values.values() if v[0] > recency),
@@ -270,7 +289,7 @@ def reference(log: list[dict[str, Any]], zone: ZoneInfo,
                  sum(1 for v in values.values() if v[2] < monetary))  # fmt: skip
         r, f, m = (1 + 5 * w // n for w in worse)
         high = (recency * n < totals[0], frequency * n > totals[1],
-                Fraction(monetary) * n > totals[2])  # fmt: skip
+                exact[person][2] * n > totals[2])  # fmt: skip
         group = next(g.code for g in GROUPS if (g.r_high, g.f_high, g.m_high) == high)
         out[person] = (recency, frequency, monetary, r, f, m, group)
     return out
@@ -326,10 +345,16 @@ def test_config_defaults_and_labels() -> None:
     ({"value_property": "x" * 401}, "value_property"),
     ({"colour": "red"}, "colour"),
     (b'{"window_days": -1}', "window_days"),
-    (b'{"window_days": ', "(config)"),
 ])  # fmt: skip
 def test_bad_configs_name_the_field(config: Any, field: str) -> None:
     with pytest.raises(BadRequest) as caught:
         parse_rfm_config(config)
     assert caught.value.field == field
-    assert field in caught.value.message
+    assert caught.value.message.startswith(f"{field}: ")  # as every request body's error
+
+
+@pytest.mark.parametrize("config", [b'{"window_days": ', b"[1]", "7"])
+def test_configs_not_json_objects_are_refused(config: Any) -> None:
+    with pytest.raises(BadRequest) as caught:
+        parse_rfm_config(config)
+    assert caught.value.field is None

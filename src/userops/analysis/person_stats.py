@@ -6,6 +6,9 @@ from ``computed`` so that ``scope`` can import it.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+import orjson
 
 from userops.store import EventStore, rows
 
@@ -56,15 +59,26 @@ TABLES: dict[str, dict[str, str]] = {
     "person_rfm": _RFM,
     # Each person's stage at the end of the newest refresh's range (analysis.stages).
     "person_stages": {"$lifecycle_stage": "toJSONString(stage)"},
+    # Core or mass by the project's value metric at the last refresh (analysis.tiers).
+    "person_tiers": {
+        "$value_tier": "if(tier = '', '', toJSONString(tier))",
+        "$value_tier_metric_value": "if(tier = '', '', toJSONString(value))",
+    },
 }  # fmt: skip
+# The newest completed refresh of a family of ``person_refreshes`` (analysis.stages, tiers):
+# ``.format(family=...)`` with a fixed family name, never a spec's text.
+COMPLETED = """
+    SELECT max(refreshed_at) FROM person_refreshes
+    WHERE project_id = {{project:UInt32}} AND family = '{family}'
+"""
 # Where a family's rows are not one per person in a ReplacingMergeTree: the subquery giving one.
 SOURCES: dict[str, str] = {
-    "person_stages": """
+    "person_stages": f"""
         SELECT person_id, argMax(stage, day) AS stage FROM person_stages
-        WHERE project_id = {project:UInt32} AND refreshed_at = (
-            SELECT max(refreshed_at) FROM person_stages WHERE project_id = {project:UInt32})
+        WHERE project_id = {{project:UInt32}}
+          AND refreshed_at = ({COMPLETED.format(family="stages")})
         GROUP BY person_id
-    """,
+    """,  # noqa: S608
 }
 COMPUTED: dict[str, tuple[str, str]] = {
     name: (table, expression) for table, names in TABLES.items()
@@ -125,3 +139,33 @@ def drop_earlier(store: EventStore, table: str, project_id: int, at: dt.datetime
         "AND refreshed_at < {at:DateTime64(3, 'UTC')}",
         {"project": project_id, "at": at},
     )
+
+
+def mark_completed(store: EventStore, family: str, project_id: int, at: dt.datetime,
+                   detail: dict[str, Any]) -> None:  # fmt: skip
+    """Record that the project's refresh of ``family`` at ``at`` has all its rows in, with what
+    it used (``detail``, kept as JSON): readers of ``COMPLETED`` see it from now on."""
+    params = {"project": project_id, "family": family, "at": at,
+              "detail": orjson.dumps(detail).decode()}  # fmt: skip
+    store.command(
+        "INSERT INTO person_refreshes VALUES ({project:UInt32}, {family:String}, "
+        "{at:DateTime64(3, 'UTC')}, {detail:String})",
+        params,
+    )
+
+
+def completed_detail(store: EventStore, family: str,
+                     project_id: int) -> tuple[dt.datetime, dict[str, Any]] | None:  # fmt: skip
+    """When the project's newest completed refresh of ``family`` ran and what it used."""
+    found = rows(
+        store,
+        "SELECT refreshed_at, detail FROM person_refreshes "
+        "WHERE project_id = {project:UInt32} AND family = {family:String} "
+        "ORDER BY refreshed_at DESC LIMIT 1",
+        {"project": project_id, "family": family},
+    )
+    if not found:
+        return None
+    at, detail = found[0]
+    moment = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return moment, (orjson.loads(detail) if detail else {})

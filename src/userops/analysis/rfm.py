@@ -23,9 +23,11 @@ M: the most recent, most frequent and biggest spenders score 5, a lone person sc
 
 Groups compare each raw value with the project's average over the scored persons: R is high
 when recency_days < the average, F when frequency > the average, M when monetary > the
-average; a value exactly at the average is low. Computed without division (recency_days * n <
-the sum of recency_days, ...), so the integer comparisons are exact. ``GROUPS`` gives the
-eight groups' codes (stored in ``rfm_group``) and their zh-CN and en labels.
+average; a value exactly at the average is low. Computed without division and in integers
+(recency_days * n < the sum of recency_days, ...; monetary, which has 6 decimals, counted in
+millionths), so every comparison is exact: in floats, 1.1 among 1.9, 0.3 and 1.1 would be above
+their average, 1.1 * 3 being 3.3000000000000003. ``GROUPS`` gives the eight groups'
+codes (stored in ``rfm_group``) and their zh-CN and en labels.
 
 A refresh rewrites the project in one INSERT ... SELECT, one scan of the value events: each
 person's values, then the ranks and sums as window functions over all of them. Persons scored
@@ -42,7 +44,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypedDict
 from zoneinfo import ZoneInfo
 
-from pydantic import ConfigDict, Field, ValidationError
+import orjson
+from pydantic import ConfigDict, Field
 
 from userops.analysis.funnel import EventName
 from userops.analysis.person_stats import TABLES, refresh_rows
@@ -52,6 +55,7 @@ from userops.analysis.spec import PropertyKey, Strict
 from userops.errors import BadRequest
 from userops.ingest.export import day_range
 from userops.meta.models import Project
+from userops.schema.bodies import parsed_body
 from userops.store import EventStore, rows
 
 __all__ = [
@@ -105,17 +109,16 @@ class RfmConfig(Strict):
 
 
 def parse_rfm_config(config: str | bytes | Mapping[str, Any] | None) -> RfmConfig:
-    """The typed config, or ``BadRequest`` naming the first bad field."""
-    try:
-        if config is None:
-            return RfmConfig()
-        if isinstance(config, Mapping):
-            return RfmConfig.model_validate(dict(config))
-        return RfmConfig.model_validate_json(config)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(config)"
-        raise BadRequest(f"rfm config {where}: {first['msg']}", field=where) from None
+    """The typed config, or ``BadRequest`` naming the first bad field, as every request body's
+    (``userops.schema.bodies``)."""
+    if config is None:
+        return RfmConfig()
+    if isinstance(config, str | bytes):
+        try:
+            config = orjson.loads(config)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"the rfm config is not JSON: {exc}", field=None) from None
+    return parsed_body(RfmConfig, dict(config) if isinstance(config, Mapping) else config)
 
 
 def refresh_sql(
@@ -139,7 +142,7 @@ def refresh_sql(
     scores = ", ".join(f"toUInt8(1 + intDiv({bins} * {name}_rank, n)) AS {name}"
                        for name in ranks)  # fmt: skip
     bits = ("1 + 4 * (recency_days * n < recency_sum) + 2 * (frequency * n > frequency_sum)"
-            " + (monetary * n > monetary_sum)")  # fmt: skip
+            " + (micros * n > micros_sum)")  # fmt: skip
     # Persons scored last time and not now (``old`` only) get the scored side's defaults, 0
     # and '' (join_use_nulls = 0): a row without a group, so their properties read as not set.
     sql = f"""
@@ -150,17 +153,18 @@ def refresh_sql(
             SELECT person, recency_days, frequency, monetary, {scores},
                    {q.param(_BY_BITS, "Array(String)")}[{bits}] AS rfm_group
             FROM (
-                SELECT person, recency_days, frequency, monetary, {ranked},
+                SELECT person, recency_days, frequency, monetary, micros, {ranked},
                        count() OVER () AS n,
                        sum(recency_days) OVER () AS recency_sum,
                        sum(frequency) OVER () AS frequency_sum,
-                       sum(monetary) OVER () AS monetary_sum
+                       sum(micros) OVER () AS micros_sum
                 FROM (
                     SELECT {RESOLVED_PERSON} AS person,
                            toUInt32({q.param(today, "Date")}
                                     - toDate(max(e.timestamp), {{tz:String}})) AS recency_days,
                            count() AS frequency,
-                           round(sum({amount}), 6) AS monetary
+                           round(sum({amount}), 6) AS monetary,
+                           toInt128(round(monetary * 1000000)) AS micros
                     FROM {RESOLVED_EVENTS}
                     WHERE e.project_id = {{project:UInt32}} AND {TRACKED} AND {is_value}
                       AND e.timestamp >= {q.param(start, utc)} AND e.timestamp < {at}

@@ -17,8 +17,11 @@ A stage changes only on a day of A, K or C days after one, or N days after f, so
 evaluates each person on those days only (and on the range's first day), in one query over the
 events. It writes a row for the range's first day (the stage then) and for every day the stage
 changed, with the stage before; rows carry the refresh's time, and readers take only the newest
-refresh of the project (a later refresh may move or remove a change when late events arrive).
-The current stage is also the computed person property ``$lifecycle_stage``.
+completed refresh of the project (a later refresh may move or remove a change when late events
+arrive). A refresh completes when, its rows all in, it records itself in ``person_refreshes``
+(family 'stages'): rows of a refresh whose insert failed half-way are never read, and the next
+refresh deletes them. The current stage is also the computed person property
+``$lifecycle_stage``.
 """
 
 from __future__ import annotations
@@ -27,9 +30,14 @@ import datetime as dt
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from userops.analysis.person_stats import drop_earlier, refresh_rows
+from userops.analysis.person_stats import (
+    COMPLETED,
+    drop_earlier,
+    mark_completed,
+    refresh_rows,
+)
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
 from userops.analysis.scope import TRACKED, Scope
 from userops.analysis.spec import Strict
@@ -54,6 +62,8 @@ MAX_DAYS = 366  # days of stages one refresh computes
 class StageConfig(Strict):
     """Thresholds in days (the project's local days)."""
 
+    # Strict: JSON's true is not a number of days.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     new_days: Annotated[int, Field(ge=1, le=365)] = 7
     active_days: Annotated[int, Field(ge=1, le=365)] = 7
     churn_days: Annotated[int, Field(ge=2, le=3650)] = 30
@@ -141,15 +151,16 @@ def refresh_stages(store: EventStore, project: Project, config: StageConfig, fir
     """  # noqa: S608
     store.command(sql, q.params)
     written = refresh_rows(store, "person_stages", project.id, now)
+    mark_completed(store, "stages", project.id, now, config.model_dump())
     drop_earlier(store, "person_stages", project.id, now)
     return written
 
 
-LATEST = """
+# The rows of the project's newest completed refresh.
+LATEST = f"""
     SELECT * FROM person_stages
-    WHERE project_id = {project:UInt32} AND refreshed_at = (
-        SELECT max(refreshed_at) FROM person_stages WHERE project_id = {project:UInt32})
-"""
+    WHERE project_id = {{project:UInt32}} AND refreshed_at = ({COMPLETED.format(family="stages")})
+"""  # noqa: S608
 
 
 def stage_counts(store: EventStore, project_id: int, day: dt.date) -> dict[str, int]:
@@ -202,12 +213,8 @@ def today_in(project: Project, now: dt.datetime | None = None) -> dt.date:
 
 
 def last_refreshed_day(store: EventStore, project: Project) -> dt.date | None:
-    """The local day the project's newest refresh computed up to (its ``today``)."""
-    [(at,)] = rows(
-        store,
-        "SELECT max(refreshed_at) FROM person_stages WHERE project_id = {project:UInt32}",
-        {"project": project.id},
-    )
+    """The local day the project's newest completed refresh computed up to (its ``today``)."""
+    [(at,)] = rows(store, COMPLETED.format(family="stages"), {"project": project.id})
     if at is None or at.year <= 1970:  # max() of no rows
         return None
     moment = at if at.tzinfo else at.replace(tzinfo=dt.UTC)

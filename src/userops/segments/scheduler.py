@@ -10,8 +10,12 @@ late is skipped. One worker thread runs them, and ``refresh`` takes a process-wi
 refreshes never run at once.
 
 Beside them, one daily job per project, id ``persons-<project id>``, at 00:30 in the project's
-time zone: the computed person properties, RFM and lifecycle stages
-(``userops.analysis.daily``), with the default thresholds.
+time zone: the computed person properties, RFM, value tiers and lifecycle stages
+(``userops.analysis.daily``), with the project's people settings as they are when it runs.
+Projects are created by the REST API and by the CLI (another process), and a project's time zone
+can change, so a job ``projects-sync`` checks the daily jobs against the projects table every
+minute (``PROJECT_SYNC``): a new project gets its daily job within a minute, not at the next
+restart.
 
 A job is stored as a reference to ``run_job`` and its arguments (no pickled objects of ours);
 ``run_job`` finds the open runtime through the scheduler that started last in this process.
@@ -33,7 +37,6 @@ from apscheduler.schedulers.background import (  # type: ignore[import-untyped]
 from sqlalchemy import Engine, select
 
 from userops.analysis.daily import refresh_people
-from userops.analysis.stages import StageConfig
 from userops.errors import NotFound
 from userops.meta import segments as saved
 from userops.meta.models import Project
@@ -43,8 +46,12 @@ from userops.segments.refresh import refresh
 log = logging.getLogger(__name__)
 JOB_FUNCTION = "userops.segments.scheduler:run_job"
 DAILY_FUNCTION = "userops.segments.scheduler:run_daily_job"
+SYNC_FUNCTION = "userops.segments.scheduler:run_project_sync"
+SYNC_JOB = "projects-sync"
+PROJECT_SYNC = dt.timedelta(minutes=1)
 DAILY = dt.timedelta(days=1)
 _runtime: Runtime | None = None
+_scheduler: SegmentScheduler | None = None
 
 
 def job_id(segment_id: int) -> str:
@@ -81,16 +88,29 @@ def run_daily_job(project_id: int) -> None:
     if project is None:
         return
     try:
-        refresh_people(runtime, project, StageConfig())
+        refresh_people(runtime, project)  # the stored settings
     except Exception:
         log.exception("daily refresh of project %s's persons failed", project_id)
+
+
+def run_project_sync() -> None:
+    """The periodic check: a daily job for every project, with its current time zone."""
+    scheduler = _scheduler
+    if scheduler is None:
+        return
+    try:
+        scheduler.sync_projects()
+    except Exception:  # the next run tries again
+        log.exception("checking the projects' daily jobs failed")
 
 
 class SegmentScheduler:
     """A ``BackgroundScheduler`` with its jobs in the metadata store."""
 
-    def __init__(self, runtime: Runtime, engine: Engine | None = None) -> None:
+    def __init__(self, runtime: Runtime, engine: Engine | None = None,
+                 project_sync: dt.timedelta = PROJECT_SYNC) -> None:  # fmt: skip
         self.runtime = runtime
+        self.project_sync = project_sync
         bind = engine if engine is not None else runtime.sessions.kw["bind"]
         self.scheduler: Any = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=bind)},
@@ -100,18 +120,20 @@ class SegmentScheduler:
         )
 
     def start(self, sync: bool = True) -> SegmentScheduler:
-        global _runtime
-        _runtime = self.runtime
+        global _runtime, _scheduler
+        _runtime, _scheduler = self.runtime, self
         self.scheduler.start()
         if sync:
             self.sync()
         return self
 
     def stop(self) -> None:
-        global _runtime
+        global _runtime, _scheduler
         self.scheduler.shutdown(wait=True)
         if _runtime is self.runtime:
             _runtime = None
+        if _scheduler is self:
+            _scheduler = None
 
     def sync(self) -> None:
         """A job for every segment, none for segments that are gone; jobs whose interval still
@@ -122,6 +144,15 @@ class SegmentScheduler:
                 job.remove()
         for project_id, segment_id, minutes in wanted.values():
             self.schedule(project_id, segment_id, minutes)
+        self.sync_projects()
+        job = self.scheduler.get_job(SYNC_JOB)
+        if job is None or getattr(job.trigger, "interval", None) != self.project_sync:
+            seconds = max(1, int(self.project_sync.total_seconds()))
+            self.scheduler.add_job(SYNC_FUNCTION, "interval", seconds=seconds, id=SYNC_JOB,
+                                   replace_existing=True, misfire_grace_time=seconds)  # fmt: skip
+
+    def sync_projects(self) -> None:
+        """A daily job for every project, in its time zone; none for projects that are gone."""
         with self.runtime.sessions() as session:
             found = session.execute(select(Project.id, Project.timezone)).all()
             projects = {project_id: zone for project_id, zone in found}

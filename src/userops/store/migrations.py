@@ -41,6 +41,10 @@ Why the events table looks like this (measured in benchmarks/events_table.py):
   follows its person through merges and their undoing.
 - person_tiers (migration 9): each person's value tier (core or mass) by the project's chosen
   metric and percentile as of the last refresh (userops.analysis.tiers).
+- person_refreshes (migration 10): the person-layer refreshes that completed, written as a
+  refresh's step after its rows are in (family 'stages', 'tiers'), with what it used as JSON
+  (``detail``); readers take the newest completed refresh, so rows of a refresh that failed
+  half-way are never read. Existing stage refreshes are marked complete as the migration runs.
 """
 
 from __future__ import annotations
@@ -315,6 +319,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
             ENGINE = ReplacingMergeTree(refreshed_at)
             ORDER BY (project_id, person_id)
+            """,
+        ),
+    ),
+    Migration(
+        10,
+        "completed person-layer refreshes",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS person_refreshes (
+                project_id UInt32,
+                family LowCardinality(String),
+                refreshed_at DateTime64(3, 'UTC'),
+                detail String
+            )
+            ENGINE = MergeTree
+            ORDER BY (project_id, family, refreshed_at)
+            """,
+            # Stage rows written before this migration came from refreshes that completed as
+            # far as anyone can tell: the newest per project stays readable.
+            """
+            INSERT INTO person_refreshes
+            SELECT project_id, 'stages', max(refreshed_at), '' FROM person_stages
+            GROUP BY project_id
             """,
         ),
     ),
