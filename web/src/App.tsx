@@ -11,10 +11,13 @@ import { DashboardPage, DashboardsPage } from './pages/DashboardsPage';
 import { DataPage } from './pages/DataPage';
 import { FunnelPage } from './pages/FunnelPage';
 import { InsightPage, InsightsPage } from './pages/InsightsPage';
+import { LayersPage } from './pages/LayersPage';
 import { OverviewPage } from './pages/OverviewPage';
 import { PersonProfilePage, PersonsPage } from './pages/PersonsPage';
 import { RetentionPage } from './pages/RetentionPage';
+import { SegmentPage, SegmentsPage } from './pages/SegmentsPage';
 import { SettingsPage } from './pages/SettingsPage';
+import { TagsPage } from './pages/TagsPage';
 import { Home, ProjectShell } from './pages/Shell';
 import { TeamPage } from './pages/TeamPage';
 import { TrendsPage } from './pages/TrendsPage';
@@ -70,6 +73,11 @@ function Routed() {
           <Route path="dashboards/:id" element={<DashboardPage />} />
           <Route path="persons" element={<PersonsPage />} />
           <Route path="persons/:personId" element={<PersonProfilePage />} />
+          <Route path="segments" element={<SegmentsPage />} />
+          <Route path="segments/new" element={<SegmentPage />} />
+          <Route path="segments/:segmentId" element={<SegmentPage />} />
+          <Route path="layers" element={<LayersPage />} />
+          <Route path="tags" element={<TagsPage />} />
           <Route path="data" element={<DataPage />} />
           <Route path="settings" element={<SettingsPage />} />
           <Route path="team" element={<TeamPage />} />

@@ -10,7 +10,7 @@ export type Operator =
   | 'gt' | 'gte' | 'lt' | 'lte' | 'between'
   | 'is_set' | 'is_not_set';
 export type Scalar = string | number | boolean;
-export type PropertyType = 'event' | 'person';
+export type PropertyType = 'event' | 'person' | 'segment' | 'tag';
 
 export type DateRange =
   | { last_days: number; start?: undefined; end?: undefined }

@@ -142,3 +142,102 @@ export function histogramOption(labels: string[], counts: number[], lang: Lang,
     series: [{ name, type: 'bar', data: counts, barCategoryGap: '10%' }],
   };
 }
+
+export interface RfmBar {
+  label: string;
+  persons: number;
+  revenue_share: number;
+}
+
+/** 用户分层 by RFM: each group's persons as bars (left axis) and its share of the revenue as a
+ * line on a percent axis (right), the groups in the classic order. */
+export function rfmOption(groups: RfmBar[], lang: Lang,
+                          names: { persons: string; share: string }): ChartOption {
+  return {
+    color: ['#1677ff', '#fa8c16'],
+    grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
+    legend: { top: 0 },
+    tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+    xAxis: {
+      type: 'category', data: groups.map((g) => g.label),
+      axisLabel: { interval: 0, rotate: 30, overflow: 'truncate', width: 110 },
+    },
+    yAxis: [
+      { type: 'value', axisLabel: { formatter: (v: number) => formatCompact(v, lang) } },
+      { type: 'value', min: 0, max: 1, splitLine: { show: false },
+        axisLabel: { formatter: (v: number) => formatPercent(v, lang, 0) } },
+    ],
+    series: [
+      {
+        name: names.persons, type: 'bar', data: groups.map((g) => g.persons), cursor: 'pointer',
+        barMaxWidth: 48,
+        tooltip: { valueFormatter: (v: unknown) => formatNumber(typeof v === 'number' ? v : null,
+          lang) },
+      },
+      {
+        name: names.share, type: 'line', yAxisIndex: 1, data: groups.map((g) => g.revenue_share),
+        tooltip: { valueFormatter: (v: unknown) => formatPercent(typeof v === 'number' ? v : null,
+          lang) },
+      },
+    ],
+  };
+}
+
+export interface Flow {
+  from: string;
+  to: string;
+  persons: number;
+}
+
+/** Stage transitions as a sankey, the stages before on the left and after on the right: the
+ * same stage is two nodes (ECharts draws no cycles, and active -> silent beside silent -> active
+ * would be one). `label` names a stage key ('' for first seen); `highlight` colours the flows
+ * an operator watches. */
+export function sankeyOption(flows: Flow[], lang: Lang, label: (stage: string) => string,
+                             highlight: (from: string, to: string) => boolean = () => false,
+): ChartOption {
+  const shown = flows.filter((f) => f.persons > 0);
+  const left = [...new Set(shown.map((f) => f.from))];
+  const right = [...new Set(shown.map((f) => f.to))];
+  const colour = (stage: string) => STAGE_COLORS[stage] ?? '#8c8c8c';
+  return {
+    tooltip: {
+      trigger: 'item',
+      formatter: (p: { dataType?: string; name?: string; value?: unknown;
+                       data?: { source?: string; target?: string } }) => {
+        const n = formatNumber(typeof p.value === 'number' ? p.value : null, lang);
+        const stage = (node = '') => label(node.slice(node.indexOf(':') + 1));
+        return p.dataType === 'edge'
+          ? `${stage(p.data?.source)} → ${stage(p.data?.target)}: ${n}`
+          : `${stage(p.name)}: ${n}`;
+      },
+    },
+    series: [{
+      type: 'sankey',
+      left: 8, right: 120, top: 8, bottom: 8,
+      nodeAlign: 'justify',
+      emphasis: { focus: 'adjacency' },
+      data: [
+        ...left.map((s) => ({ name: `from:${s}`, itemStyle: { color: colour(s) },
+          label: { formatter: label(s) } })),
+        ...right.map((s) => ({ name: `to:${s}`, itemStyle: { color: colour(s) },
+          label: { formatter: label(s) } })),
+      ],
+      links: shown.map((f) => ({
+        source: `from:${f.from}`, target: `to:${f.to}`, value: f.persons,
+        lineStyle: highlight(f.from, f.to)
+          ? { color: '#f5222d', opacity: 0.55 } : { color: 'gradient', opacity: 0.3 },
+      })),
+    }],
+  };
+}
+
+/** One colour per lifecycle stage ('' for first seen), the same on every chart. */
+export const STAGE_COLORS: Record<string, string> = {
+  '': '#bfbfbf',
+  new: '#52c41a',
+  active: '#1677ff',
+  resurrected: '#722ed1',
+  silent: '#faad14',
+  churned: '#f5222d',
+};

@@ -7,6 +7,7 @@ import { useI18n } from '../i18n';
 import { ErrorAlert } from './ErrorAlert';
 import { SaveInsight } from './SaveInsight';
 import { Loading, NoData } from './States';
+import { BreakdownNames } from '../segments/BreakdownNames';
 
 /** A builder screen: its controls, then the result with its loading, error and empty states,
  * and saving the analysis as an insight. */
@@ -48,7 +49,7 @@ export function AnalysisFrame({ title, controls, spec, loading, error, hasResult
         {hasResult ? (
           <div style={{ opacity: loading ? 0.5 : 1, transition: 'opacity 0.2s' }}
             data-testid="result" data-loading={loading ? 'true' : 'false'}>
-            {children}
+            <BreakdownNames spec={spec}>{children}</BreakdownNames>
           </div>
         ) : null}
       </Card>

@@ -1,12 +1,14 @@
 import {
-  App, Button, Card, Col, Collapse, Descriptions, Input, Popconfirm, Row, Space, Table, Tag,
-  Timeline, Typography,
+  App, Button, Card, Col, Collapse, Descriptions, Input, Popconfirm, Row, Select, Space, Table,
+  Tag, Timeline, Typography,
 } from 'antd';
 import { ArrowLeftOutlined, UndoOutlined } from '@ant-design/icons';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { api, projectPath, qs } from '../api/client';
 import { useGet } from '../api/hooks';
+import { COMPUTED_KEYS, isMissing } from '../api/people';
+import type { PersonSegment, PersonTag, UserTag } from '../api/people';
 import type { Merge, PersonEvent, PersonEvents, PersonPage, PersonProfile } from '../api/types';
 import { can, useProject } from '../auth/project';
 import { ErrorAlert } from '../components/ErrorAlert';
@@ -181,6 +183,125 @@ function EventTimeline({ personId }: { personId: string }) {
   );
 }
 
+/** The person's tags (用户标签), with manual ones added and removed here. */
+function PersonTags({ personId }: { personId: string }) {
+  const { t } = useI18n();
+  const fmt = useFormat();
+  const { message } = App.useApp();
+  const { project } = useProject();
+  const held = useGet<PersonTag[]>(projectPath(project.name,
+    `/persons/${encodeURIComponent(personId)}/tags`));
+  const writer = can.writeInsights(project.role);
+  const all = useGet<UserTag[]>(writer && !isMissing(held.error)
+    ? projectPath(project.name, '/tags') : null);
+  const [chosen, setChosen] = useState<number | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const choices = useMemo(() => {
+    const have = new Set((held.data ?? []).map((tag) => tag.id));
+    return (all.data ?? []).filter((tag) => tag.kind === 'manual' && !have.has(tag.id));
+  }, [all.data, held.data]);
+  const change = async (tagId: number, add: boolean) => {
+    setError(null);
+    setBusy(true);
+    try {
+      // Person numbers go as they came: the API reads them as ids, and large ones stay exact.
+      const id = /^\d+$/.test(personId) && Number.isSafeInteger(Number(personId))
+        ? Number(personId) : personId;
+      await api.post(projectPath(project.name, `/tags/${tagId}/persons`),
+        add ? { add: [id], remove: [] } : { add: [], remove: [id] });
+      message.success(t(add ? 'profile.tagAdded' : 'profile.tagRemoved'));
+      setChosen(null);
+      held.reload();
+      all.reload();
+    } catch (exc) {
+      setError(exc);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const base = `/p/${encodeURIComponent(project.name)}`;
+  return (
+    <Card size="small" title={t('profile.tags')} data-testid="person-tags-card"
+      extra={<Link to={`${base}/tags`}>{t('profile.allTags')}</Link>}>
+      {isMissing(held.error) ? <NoData text={t('tags.unavailable')} /> : (
+        <ErrorAlert error={held.error ?? error} onRetry={held.error ? held.reload : undefined} />
+      )}
+      {held.loading && !held.data ? <Loading /> : null}
+      {held.data ? (
+        <Space size={[4, 8]} wrap data-testid="person-tags">
+          {held.data.length === 0 ? (
+            <Typography.Text type="secondary">{t('profile.noTags')}</Typography.Text>
+          ) : held.data.map((tag) => (
+            <Tag key={tag.id} color={tag.color ?? undefined} data-testid={`person-tag-${tag.id}`}
+              closable={writer && tag.kind === 'manual'}
+              title={tag.since ? t('profile.since', { at: fmt.dateTime(tag.since) }) : undefined}
+              onClose={(e) => { e.preventDefault(); void change(tag.id, false); }}>
+              {tag.name}{tag.kind === 'rule' ? ` · ${t('tags.rule')}` : ''}
+            </Tag>
+          ))}
+        </Space>
+      ) : null}
+      {writer && held.data ? (
+        <Space.Compact style={{ width: '100%', marginTop: 12 }}>
+          <Select style={{ flex: 1 }} data-testid="person-tag-select" showSearch
+            optionFilterProp="label" placeholder={t('profile.pickTag')}
+            value={chosen ?? undefined} onChange={(v: number) => setChosen(v)}
+            loading={all.loading}
+            options={choices.map((tag) => ({ value: tag.id, label: tag.name }))} />
+          <Button type="primary" disabled={chosen === null} loading={busy}
+            data-testid="person-tag-add"
+            onClick={() => { if (chosen !== null) void change(chosen, true); }}>
+            {t('profile.addTag')}
+          </Button>
+        </Space.Compact>
+      ) : null}
+    </Card>
+  );
+}
+
+/** The saved segments (用户分群) the person is a member of now. */
+function PersonSegments({ personId }: { personId: string }) {
+  const { t } = useI18n();
+  const fmt = useFormat();
+  const { project } = useProject();
+  const found = useGet<PersonSegment[]>(projectPath(project.name,
+    `/persons/${encodeURIComponent(personId)}/segments`));
+  const base = `/p/${encodeURIComponent(project.name)}`;
+  return (
+    <Card size="small" title={t('profile.segments')} data-testid="person-segments">
+      {isMissing(found.error) ? <NoData text={t('profile.segmentsUnavailable')} /> : (
+        <ErrorAlert error={found.error} onRetry={found.reload} />
+      )}
+      {found.loading && !found.data ? <Loading /> : null}
+      {found.data ? (found.data.length === 0 ? (
+        <Typography.Text type="secondary">{t('profile.noSegments')}</Typography.Text>
+      ) : (
+        <Descriptions size="small" column={1} bordered items={found.data.map((s) => ({
+          key: String(s.id),
+          label: <Link to={`${base}/segments/${s.id}`}>{s.name}</Link>,
+          children: s.since ? t('profile.since', { at: fmt.dateTime(s.since) }) : '—',
+        }))} />
+      )) : null}
+    </Card>
+  );
+}
+
+/** Computed properties ($orders, $revenue, $rfm_group, ...) where the profile carries them
+ * (under `computed` or `computed_properties`); none when it does not (the screen then shows
+ * what the profile itself has: first and last seen). */
+export function computedOf(profile: PersonProfile): [string, unknown][] {
+  const extra = profile as unknown as Record<string, unknown>;
+  const given = extra.computed ?? extra.computed_properties;
+  const source = given && typeof given === 'object' && !Array.isArray(given)
+    ? given as Record<string, unknown> : {};
+  const order = (k: string) => {
+    const i = COMPUTED_KEYS.indexOf(k);
+    return i < 0 ? COMPUTED_KEYS.length : i;
+  };
+  return Object.entries(source).sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b));
+}
+
 export function PersonProfilePage() {
   const { t } = useI18n();
   const fmt = useFormat();
@@ -231,6 +352,21 @@ export function PersonProfilePage() {
                 { key: 'f', label: t('persons.firstSeen'), children: fmt.dateTime(p.first_seen) },
                 { key: 'l', label: t('persons.lastSeen'), children: fmt.dateTime(p.last_seen) },
               ]} />
+            </Card>
+            <PersonTags personId={personId} />
+            <PersonSegments personId={personId} />
+            <Card size="small" title={t('profile.computed')} data-testid="person-computed">
+              {computedOf(p).length === 0 ? (
+                <Descriptions size="small" column={1} bordered items={[
+                  { key: 'f', label: '$first_seen', children: fmt.dateTime(p.first_seen) },
+                  { key: 'l', label: '$last_seen', children: fmt.dateTime(p.last_seen) },
+                ]} />
+              ) : (
+                <Descriptions size="small" column={1} bordered
+                  items={computedOf(p).map(([k, v]) => ({
+                    key: k, label: k,
+                    children: <span data-testid={`computed-${k}`}>{valueText(v)}</span> }))} />
+              )}
             </Card>
             <Card size="small" title={t('persons.traits')} data-testid="person-traits">
               {Object.keys(p.traits).length === 0 ? <NoData text={t('persons.noTraits')} /> : (

@@ -7,6 +7,8 @@ import {
   LineChartOutlined, LogoutOutlined, PlusOutlined, RetweetOutlined, SaveOutlined,
   SettingOutlined, TeamOutlined, UserOutlined, FireOutlined, NodeIndexOutlined,
 } from '@ant-design/icons';
+import { ClusterOutlined, TagsOutlined } from '@ant-design/icons';
+import { UsergroupAddOutlined } from '@ant-design/icons';
 import { useMemo, useState } from 'react';
 import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router-dom';
 import { api } from '../api/client';
@@ -32,6 +34,9 @@ const NAV: { key: string; icon: React.ReactNode; label: MessageKey; group?: 'ana
   { key: 'insights', icon: <SaveOutlined />, label: 'nav.insights' },
   { key: 'dashboards', icon: <AppstoreOutlined />, label: 'nav.dashboards' },
   { key: 'persons', icon: <UserOutlined />, label: 'nav.persons' },
+  { key: 'segments', icon: <UsergroupAddOutlined />, label: 'nav.segments' },
+  { key: 'layers', icon: <ClusterOutlined />, label: 'nav.layers' },
+  { key: 'tags', icon: <TagsOutlined />, label: 'nav.tags' },
   { key: 'data', icon: <DatabaseOutlined />, label: 'nav.data' },
   { key: 'settings', icon: <SettingOutlined />, label: 'nav.settings' },
   { key: 'team', icon: <TeamOutlined />, label: 'nav.team' },

@@ -6,7 +6,7 @@ import { funnelOption, histogramOption } from '../charts/options';
 import { useFormat } from '../hooks/useFormat';
 import { useI18n } from '../i18n';
 import { NoData } from '../components/States';
-import { breakdownLabel } from './labels';
+import { breakdownLabel, useBreakdownBy } from './labels';
 
 export type StepClick = (step: number, status: 'converted' | 'dropped') => void;
 
@@ -93,6 +93,7 @@ export function FunnelView({ result, onStepClick, compact = false }: {
   result: FunnelResult; onStepClick?: StepClick; compact?: boolean;
 }) {
   const { t } = useI18n();
+  const by = useBreakdownBy();
   const fmt = useFormat();
   const block = result.total;
   const option = useMemo(() => funnelOption(block.steps, fmt.lang,
@@ -137,7 +138,7 @@ export function FunnelView({ result, onStepClick, compact = false }: {
           dataSource={result.breakdown.map((b, i) => ({ key: i, block: b }))}
           columns={[
             { title: t('breakdown.label'), key: 'value',
-              render: (_: unknown, row) => breakdownLabel(row.block.breakdown, t) },
+              render: (_: unknown, row) => breakdownLabel(row.block.breakdown, t, by) },
             ...block.steps.map((s, i) => ({
               title: `${i + 1}. ${s.label}`, key: `s${i}`, align: 'right' as const,
               render: (_: unknown, row: { block: FunnelBlock }) => {

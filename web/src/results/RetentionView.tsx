@@ -7,7 +7,7 @@ import type { XYSeries } from '../charts/options';
 import { useFormat } from '../hooks/useFormat';
 import { useI18n } from '../i18n';
 import { NoData } from '../components/States';
-import { breakdownLabel } from './labels';
+import { breakdownLabel, useBreakdownBy } from './labels';
 
 /** A heat cell's background: deeper blue for a larger share. */
 export function heat(share: number | null): string | undefined {
@@ -72,6 +72,7 @@ export function RetentionView({ result, compact = false }: {
   result: RetentionResult; compact?: boolean;
 }) {
   const { t } = useI18n();
+  const by = useBreakdownBy();
   const fmt = useFormat();
   const [selected, setSelected] = useState<string>('$all');
   const matrix = selected === '$all' ? { cohorts: result.cohorts, average: result.average }
@@ -80,10 +81,10 @@ export function RetentionView({ result, compact = false }: {
     const categories = result.average.map((_, k) => t(`retention.k.${result.period}`, { k }));
     const lines: XYSeries[] = [{ name: t('retention.average'), data: result.average }];
     for (const b of result.breakdown.slice(0, 10)) {
-      lines.push({ name: breakdownLabel(b.value, t), data: b.average });
+      lines.push({ name: breakdownLabel(b.value, t, by), data: b.average });
     }
     return xyOption(categories, lines, 'line', fmt.lang, 'percent');
-  }, [result, t, fmt.lang]);
+  }, [result, t, fmt.lang, by]);
   if (result.cohorts.length === 0) return <NoData />;
   return (
     <div data-testid="retention-result">
@@ -93,7 +94,7 @@ export function RetentionView({ result, compact = false }: {
           title={result.breakdown.length ? (
             <Segmented size="small" value={selected} onChange={(v) => setSelected(String(v))}
               options={[{ value: '$all', label: t('breakdown.all') },
-                ...result.breakdown.map((b) => ({ value: b.value, label: breakdownLabel(b.value, t) }))]} />
+                ...result.breakdown.map((b) => ({ value: b.value, label: breakdownLabel(b.value, t, by) }))]} />
           ) : t('retention.title')}>
           <HeatTable cohorts={matrix.cohorts} average={matrix.average} periods={result.periods}
             period={result.period} />

@@ -7,36 +7,40 @@ import type { XYSeries } from '../charts/options';
 import { useFormat } from '../hooks/useFormat';
 import { useI18n } from '../i18n';
 import { NoData } from '../components/States';
-import { breakdownLabel } from './labels';
+import { breakdownLabel, useBreakdownBy } from './labels';
+import type { BreakdownBy } from './labels';
 
-function seriesName(s: TrendsResult['series'][number], t: ReturnType<typeof useI18n>['t']) {
-  return s.breakdown_value === null ? s.label : `${s.label} · ${breakdownLabel(s.breakdown_value, t)}`;
+function seriesName(s: TrendsResult['series'][number], t: ReturnType<typeof useI18n>['t'],
+                    by: BreakdownBy | null = null) {
+  return s.breakdown_value === null ? s.label
+    : `${s.label} · ${breakdownLabel(s.breakdown_value, t, by)}`;
 }
 
 export function TrendsView({ result, chartType = 'line', compact = false }: {
   result: TrendsResult; chartType?: 'line' | 'bar'; compact?: boolean;
 }) {
   const { t } = useI18n();
+  const by = useBreakdownBy();
   const fmt = useFormat();
   const categories = useMemo(() => result.buckets.map((b) => fmt.bucket(b, result.interval)),
     [result, fmt]);
   const option = useMemo(() => {
-    const lines: XYSeries[] = result.series.map((s) => ({ name: seriesName(s, t), data: s.values }));
+    const lines: XYSeries[] = result.series.map((s) => ({ name: seriesName(s, t, by), data: s.values }));
     if (result.previous) {
       result.previous.series.forEach((s) => lines.push({
-        name: t('chart.previous', { label: seriesName(s, t) }),
+        name: t('chart.previous', { label: seriesName(s, t, by) }),
         data: result.buckets.map((_, i) => s.values[i] ?? null), dashed: true,
       }));
     }
     return xyOption(categories, lines, chartType, fmt.lang);
-  }, [result, categories, chartType, fmt.lang, t]);
+  }, [result, categories, chartType, fmt.lang, t, by]);
   if (result.series.length === 0 || result.buckets.length === 0) return <NoData />;
   const value = (v: number | null) => fmt.number(v, v !== null && Math.abs(v) < 10 ? 4 : 2);
   const columns = [
     { title: t('chart.bucket'), dataIndex: 'bucket', key: 'bucket', fixed: 'left' as const,
       width: 120 },
     ...result.series.map((s, i) => ({
-      title: seriesName(s, t), key: `s${i}`, align: 'right' as const,
+      title: seriesName(s, t, by), key: `s${i}`, align: 'right' as const,
       render: (_: unknown, row: { index: number }) => value(s.values[row.index] ?? null),
     })),
   ];

@@ -1,0 +1,106 @@
+import { configure, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { App as AntApp } from 'antd';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MemoryRouter, Route, Routes } from 'react-router-dom';
+import type { PersonProfile, ProjectSummary } from '../api/types';
+import { ProjectContext } from '../auth/project';
+import { I18nProvider } from '../i18n';
+import { computedOf, PersonProfilePage } from './PersonsPage';
+
+configure({ asyncUtilTimeout: 8000 });
+
+const profile: PersonProfile = {
+  person_id: 7, distinct_ids: ['u7'], traits: { email: 'ann@example.com' },
+  first_seen: '2026-11-01T00:00:00Z', last_seen: '2026-11-20T00:00:00Z', first_touch: null,
+  merges: [],
+};
+
+let posts: { url: string; body: unknown }[];
+let held: { id: number; name: string; color: string; kind: string; since: string }[];
+
+beforeEach(() => {
+  posts = [];
+  held = [{ id: 2, name: 'Whale', color: 'gold', kind: 'rule', since: '2026-11-02T00:00:00Z' }];
+  vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit = {}) => {
+    const json = (value: unknown, status = 200) => new Response(JSON.stringify(value), { status });
+    const path = url.split('?')[0];
+    if (init.method === 'POST') {
+      const body = JSON.parse(String(init.body)) as { add: number[] };
+      posts.push({ url, body });
+      if (body.add.length) {
+        held = [...held, { id: 1, name: 'VIP', color: 'blue', kind: 'manual', since: '' }];
+      }
+      return json({ added: body.add.length, removed: 0, unknown: [] });
+    }
+    if (path === '/api/projects/shop/persons/7') return json(profile);
+    if (path === '/api/projects/shop/persons/7/events') return json({ events: [], next_before: null });
+    if (path === '/api/projects/shop/persons/7/tags') return json(held);
+    if (path === '/api/projects/shop/persons/7/segments') {
+      return json([{ id: 4, name: 'Buyers', since: '2026-11-03T00:00:00Z' }]);
+    }
+    if (path === '/api/projects/shop/tags') {
+      return json([
+        { id: 1, name: 'VIP', kind: 'manual', color: 'blue', persons: 0 },
+        { id: 2, name: 'Whale', kind: 'rule', color: 'gold', persons: 1, segment_id: 4 },
+      ]);
+    }
+    return json({ error: 'not_found', message: 'Not Found' }, 404);
+  }));
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
+
+function open() {
+  const project: ProjectSummary = {
+    name: 'shop', timezone: 'Asia/Shanghai', role: 'analyst', currency: 'CNY',
+    order_event: 'order_paid', revenue_property: 'amount',
+  };
+  render(
+    <I18nProvider lang="en">
+      <AntApp>
+        <ProjectContext.Provider value={{ project, projects: [project], reloadProjects: () => {} }}>
+          <MemoryRouter initialEntries={['/p/shop/persons/7']}
+            future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
+            <Routes>
+              <Route path="/p/:project/persons/:personId" element={<PersonProfilePage />} />
+            </Routes>
+          </MemoryRouter>
+        </ProjectContext.Provider>
+      </AntApp>
+    </I18nProvider>,
+  );
+}
+
+describe('a person profile', { timeout: 20_000 }, () => {
+  it('shows the tags and segments and adds a manual tag', async () => {
+    open();
+    expect(await screen.findByTestId('person-tag-2')).toHaveTextContent('Whale');
+    expect(await screen.findByText('Buyers')).toBeInTheDocument();
+    // A rule tag follows its segment: it cannot be taken off by hand.
+    expect(within(screen.getByTestId('person-tag-2')).queryByRole('img', { name: 'close' }))
+      .toBeNull();
+    // Only manual tags the person lacks are offered.
+    const select = screen.getByTestId('person-tag-select');
+    fireEvent.mouseDown(select.querySelector('.ant-select-selector')!);
+    const option = await screen.findByTitle('VIP');
+    expect(screen.queryByTitle('Whale')).toBeNull();
+    fireEvent.click(option);
+    fireEvent.click(screen.getByTestId('person-tag-add'));
+    await waitFor(() => expect(posts).toHaveLength(1));
+    expect(posts[0]).toEqual({ url: '/api/projects/shop/tags/1/persons',
+      body: { add: [7], remove: [] } });
+    expect(await screen.findByTestId('person-tag-1')).toHaveTextContent('VIP');
+  });
+});
+
+describe('computedOf', () => {
+  it('lists the computed properties the profile carries, in a fixed order', () => {
+    const withComputed = { ...profile,
+      computed: { $revenue: 12, $rfm_group: 'important_value', $orders: 2 } };
+    expect(computedOf(withComputed).map(([k]) => k)).toEqual(['$orders', '$revenue', '$rfm_group']);
+    expect(computedOf(profile)).toEqual([]);
+  });
+});
