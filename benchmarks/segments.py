@@ -16,8 +16,12 @@ script stops. Target (issue 7): the preview under 2 s at 10M events.
 
 Then, per definition saved as a segment, the time of its first refresh (every member enters:
 the membership history is written) and of a second one as of the same moment (nothing changes),
-and the daily refresh of computed properties, RFM and 90 days of lifecycle stages
+and the daily refresh of computed properties, RFM, value tiers and 90 days of lifecycle stages
 (``userops.analysis.daily``).
+
+Last, a saved segment in an analysis: daily active persons over the last 30 days kept to the
+first case's members (a filter), and split into members and the rest (a breakdown), against
+hand-written SQL reading the same membership rows; the numbers must agree.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ from zoneinfo import ZoneInfo
 
 from analyses import FUNNEL, TIMEZONE, load
 from userops.analysis.daily import refresh_people
+from userops.analysis.memberships import segment_members
+from userops.analysis.query import parse_spec, run_query
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
-from userops.analysis.stages import StageConfig
+from userops.analysis.trends import TrendsResult
 from userops.config import load_settings
 from userops.ingest.export import day_range
 from userops.meta.models import Project
@@ -44,7 +50,7 @@ from userops.meta.segments import create_segment
 from userops.runtime import Runtime
 from userops.segments import count, parse_definition
 from userops.segments.refresh import refresh
-from userops.store import EventStore, scalar
+from userops.store import EventStore, rows, scalar
 
 PLANS = ("free", "free", "free", "pro", "vip")
 CITIES = ("北京", "上海", "广州", "深圳", "杭州", "成都")
@@ -196,6 +202,59 @@ def compare(runtime: Runtime, project: Project, case: Case, now: dt.datetime,
     return preview_s, hand_s, got
 
 
+# Daily active persons in [start, end) among the segment's members (the filter) or split by
+# membership (the breakdown), written by hand over the same rows the engine reads.
+HAND_DAU = f"""
+    SELECT toString(toDate(e.timestamp, {{tz:String}})) AS day, {{split}} AS side,
+           uniqExact({RESOLVED_PERSON}) AS persons
+    FROM {RESOLVED_EVENTS}
+    WHERE e.project_id = {{project:UInt32}} AND e.type IN ('track', 'page', 'screen')
+      AND e.timestamp >= {{start:DateTime64(3, 'UTC')}}
+      AND e.timestamp < {{end:DateTime64(3, 'UTC')}}
+      {{keep}}
+    GROUP BY day, side
+"""  # noqa: S608
+
+
+def in_analyses(runtime: Runtime, project: Project, segment_id: int, last_day: dt.date,
+                runs: int) -> None:  # fmt: skip
+    """Trends with the segment as a filter and as a breakdown against hand-written SQL."""
+    first = last_day - dt.timedelta(days=29)
+    start, end = day_range(TIMEZONE, first, last_day)
+    members = segment_members("{segment:UInt64}")
+    member = f"{RESOLVED_PERSON} IN ({members})"
+    params = {"project": project.id, "tz": TIMEZONE, "segment": segment_id, "start": start,
+              "end": end}  # fmt: skip
+    key = {"type": "segment", "key": str(segment_id)}
+    shapes = {
+        "filter": ({"filters": [{**key, "operator": "is_set"}]}, "'true'", f"AND {member}"),
+        "breakdown": ({"breakdown": key}, f"if({member}, 'true', 'false')", ""),
+    }
+    print(f"\n{'segment in trends (DAU, 30 days)':<62} {'persons':>8} {'query s':>9} "
+          f"{'by hand s':>9} {'ratio':>6}")  # fmt: skip
+    for name, (extra, split, keep) in shapes.items():
+        spec = parse_spec({"kind": "trends", "interval": "day",
+                           "date_range": {"start": first.isoformat(), "end": last_day.isoformat()},
+                           "series": [{"event": None, "math": "unique_persons"}], **extra})
+        sql = HAND_DAU.replace("{split}", split).replace("{keep}", keep)
+        query_s = hand_s = float("inf")
+        for _ in range(runs):
+            took, result = timed(lambda spec=spec: run_query(runtime.store, project, spec,
+                                                             last_day))  # fmt: skip
+            query_s = min(query_s, took)
+            took, found = timed(lambda sql=sql: rows(runtime.store, sql, params))
+            hand_s = min(hand_s, took)
+        assert isinstance(result, TrendsResult) and isinstance(found, list)
+        got = {(day, line.breakdown_value or "true"): value for line in result.series
+               for day, value in zip(result.buckets, line.values, strict=True) if value}
+        want = {(str(day), str(side)): float(n) for day, side, n in found}
+        if got != want:
+            sys.exit(f"segment {name}: the query and the hand-written SQL disagree")
+        total = int(sum(v for (_, side), v in got.items() if side == "true"))
+        print(f"{'segment as a ' + name:<62} {total:>8} {query_s:>9.3f} {hand_s:>9.3f} "
+              f"{query_s / hand_s:>6.2f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -220,6 +279,7 @@ def main() -> None:
             print(f"{case.name:<62} {members:>8} {preview_s:>9.3f} {hand_s:>9.3f} "
                   f"{preview_s / hand_s:>6.2f}")  # fmt: skip
         print(f"\n{'segment (refresh)':<62} {'size':>8} {'first s':>9} {'again s':>9}")
+        segments: list[int] = []
         for n, case in enumerate(cases(last_day)):
             if not case.name.startswith(args.only):
                 continue
@@ -233,10 +293,13 @@ def main() -> None:
                 if done.status != "ok":
                     sys.exit(f"{case.name}: the refresh failed: {done.error}")
             print(f"{case.name:<62} {done.size:>8} {timings[0]:>9.3f} {timings[1]:>9.3f}")
-        answer = refresh_people(runtime, project, StageConfig(), now=now)
+            segments.append(saved.row.id)
+        answer = refresh_people(runtime, project, now=now)
         print(f"\ndaily refresh: {answer['persons']} persons' computed properties, "
-              f"{answer['rfm_scored']} scored by RFM, {answer['stage_rows']} stage rows in "
-              f"{answer['seconds']:.2f} s")
+              f"{answer['rfm_scored']} scored by RFM, {answer['tiered']} tiered, "
+              f"{answer['stage_rows']} stage rows in {answer['seconds']:.2f} s")
+        if segments:
+            in_analyses(runtime, project, segments[0], last_day, args.runs)
 
 
 if __name__ == "__main__":
