@@ -12,11 +12,17 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import select
 
 from cli_helpers import cli, ok
+from userops.analysis.memberships import tag_holders
 from userops.config import load_settings
+from userops.demo.layers import SEGMENTS
+from userops.meta.models import Segment, Tag
 from userops.meta.projects import get_project
 from userops.runtime import Runtime
+from userops.segments import members, parse_definition
+from userops.segments.refresh import current_members
 from userops.store import rows
 
 # Device B is identified as u1; later u1 signs in on device A (a merge); anon-c stays alone.
@@ -193,3 +199,34 @@ def test_demo_is_deterministic(tmp_path: Path) -> None:
     assert project.timezone == "Asia/Shanghai"
     assert sources >= 5
     assert orders > 0 and revenue > 0
+
+
+def test_demo_saves_segments_and_a_rule_tag_once(tmp_path: Path) -> None:
+    """The demo's segments hold exactly the persons their definitions select now, the rule tag
+    exactly the first one's members; loading the demo again adds no second set."""
+    demo = ["demo", "--project", "d", "--users", 300, "--days", 30, "--data-dir", tmp_path]
+    assert "3 segments saved" in ok(*demo).stdout
+    settings = load_settings({"data_dir": str(tmp_path)}, environ={})
+    with Runtime.open(settings) as runtime:
+        project = get_project(runtime.sessions, "d")
+        with runtime.sessions() as session:
+            saved = session.scalars(select(Segment).where(Segment.project_id == project.id)
+                                    .order_by(Segment.id)).all()  # fmt: skip
+            [vip] = session.scalars(select(Tag).where(Tag.project_id == project.id)).all()
+        assert [s.name for s in saved] == [name for name, _, _ in SEGMENTS]
+        for segment in saved:
+            now = members(runtime.store, project, parse_definition(segment.definition))
+            assert current_members(runtime.store, project.id, segment.id) == now
+            assert segment.size == len(now)
+        assert sum(s.size or 0 for s in saved) > 0  # the demo's data fills some of them
+        holders = rows(runtime.store, f"SELECT person FROM ({tag_holders('{t:UInt64}')}) "  # noqa: S608
+                       "ORDER BY person", {"project": project.id, "t": vip.id})  # fmt: skip
+        assert [p for (p,) in holders] == current_members(runtime.store, project.id,
+                                                          vip.segment_id)  # fmt: skip
+        stages = rows(runtime.store, "SELECT count() FROM person_stages WHERE project_id = "
+                      "{p:UInt32}", {"p": project.id})[0][0]  # fmt: skip
+        assert stages > 0
+    again = ok(*demo).stdout
+    assert "segments saved" not in again
+    with Runtime.open(settings) as runtime, runtime.sessions() as session:
+        assert len(session.scalars(select(Segment)).all()) == 3

@@ -20,6 +20,7 @@ from userops.cli.common import (
     open_runtime,
 )
 from userops.cli.data import print_summary
+from userops.demo.layers import seed_layers
 from userops.errors import NotFound
 from userops.ingest.importer import ImportSummary, import_chunks
 from userops.ingest.parse import limits_from
@@ -73,7 +74,11 @@ def demo_command(
                 limits_from(runtime.settings), summary,
                 progress=lambda n: bar.advance(task, n),
             )  # fmt: skip
+            bar.add_task("people, segments and tags", total=None)
+            seeded = seed_layers(runtime, target)
     print_summary(summary)
+    if seeded:
+        console.print(f"{len(seeded)} segments saved and refreshed, people layered")
     console.print(f"demo data loaded into project {project} at {dt.datetime.now():%H:%M:%S}")
 
 
