@@ -230,7 +230,7 @@ def in_analyses(runtime: Runtime, project: Project, segment_id: int, last_day: d
         "filter": ({"filters": [{**key, "operator": "is_set"}]}, "'true'", f"AND {member}"),
         "breakdown": ({"breakdown": key}, f"if({member}, 'true', 'false')", ""),
     }
-    print(f"\n{'segment in trends (DAU, 30 days)':<62} {'persons':>8} {'query s':>9} "
+    print(f"\n{'segment in trends (DAU, 30 days)':<57} {'member-days':>13} {'query s':>9} "
           f"{'by hand s':>9} {'ratio':>6}")  # fmt: skip
     for name, (extra, split, keep) in shapes.items():
         spec = parse_spec({"kind": "trends", "interval": "day",
@@ -251,7 +251,7 @@ def in_analyses(runtime: Runtime, project: Project, segment_id: int, last_day: d
         if got != want:
             sys.exit(f"segment {name}: the query and the hand-written SQL disagree")
         total = int(sum(v for (_, side), v in got.items() if side == "true"))
-        print(f"{'segment as a ' + name:<62} {total:>8} {query_s:>9.3f} {hand_s:>9.3f} "
+        print(f"{'segment as a ' + name:<57} {total:>13} {query_s:>9.3f} {hand_s:>9.3f} "
               f"{query_s / hand_s:>6.2f}")  # fmt: skip
 
 
