@@ -161,6 +161,26 @@ def test_a_tag_follows_its_person_through_a_merge_and_its_undo(runtime: Runtime)
     assert holders(runtime, project, both) == sorted([device, user])
 
 
+def test_a_tag_given_after_a_merge_stays_with_the_survivor_when_it_is_undone(
+    runtime: Runtime,
+) -> None:
+    """The survivor also holds the absorbed person's ids; the tag's row must name one of the
+    survivor's own, or undoing the merge would carry the tag to the absorbed person. The user id
+    "a-user" sorts before the device's "z-device", whoever survives."""
+    project = new_project(runtime, "UTC")
+    send(runtime, project.id, [{"type": "track", "anonymousId": "z-device", "event": "view",
+                                "t": DAY}, track("a-user", "view", DAY)])  # fmt: skip
+    send(runtime, project.id, [{"type": "identify", "anonymousId": "z-device",
+                                "userId": "a-user", "t": DAY + dt.timedelta(minutes=5)}],
+         batch="merge")  # fmt: skip
+    merge = only_merge(runtime, project)
+    tag = new_tag(runtime, project, "after")
+    assert saved.change_persons(runtime, project.id, tag, [merge.survivor_id], [])["added"] == 1
+    assert holders(runtime, project, tag) == [merge.survivor_id]
+    unmerge(runtime.sessions, runtime.store, project.id, merge.id)
+    assert holders(runtime, project, tag) == [merge.survivor_id]
+
+
 def refreshed(runtime: Runtime, project: Project, segment: int, now: dt.datetime) -> list[int]:
     record = refresh(runtime, project, segment, now)
     assert record.status == "ok", record.error
@@ -293,3 +313,22 @@ def test_moving_a_rule_tag_and_deleting_tags(runtime: Runtime) -> None:
     saved.delete_tag(runtime, project.id, hand)
     # With no tag left on it, viewers may be deleted too.
     saved_segments.delete_segment(runtime.sessions, project.id, viewers)
+
+
+def test_a_rule_tag_that_cannot_be_published_at_once_is_saved_and_published_later(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = new_project(runtime, "Asia/Shanghai")
+    segment = new_segment(runtime, project, "payers", PAID)
+    send(runtime, project.id, [track("a", "pay", DAY)])
+    members = refreshed(runtime, project, segment, DAY + dt.timedelta(hours=1))
+
+    def fail(*_: object) -> None:
+        raise RuntimeError("the event store went away")
+
+    monkeypatch.setattr(saved, "republish", fail)
+    tag = new_tag(runtime, project, "payer", segment_id=segment)  # saved, no error
+    assert holders(runtime, project, tag) == []
+    monkeypatch.undo()
+    assert refreshed(runtime, project, segment, DAY + dt.timedelta(hours=2)) == members
+    assert holders(runtime, project, tag) == members

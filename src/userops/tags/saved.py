@@ -8,6 +8,7 @@ holders are its segment's members, and the next refresh would undo them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,11 +20,17 @@ from userops.segments import refresh
 from userops.tags import store as tagged
 from userops.tags.publish import republish
 
+log = logging.getLogger(__name__)
+
 
 def _republished(runtime: Runtime, row: Tag, segment_id: int) -> None:
     # The refresh module's lock: a refresh diffs against the holders this rewrites.
     with refresh._ONE_AT_A_TIME:
-        republish(runtime.store, row.project_id, row.id, segment_id)
+        try:
+            republish(runtime.store, row.project_id, row.id, segment_id)
+        except Exception:  # the tag is saved: the segment's next refresh publishes it
+            log.warning("could not publish tag %s from segment %s now", row.id, segment_id,
+                        exc_info=True)  # fmt: skip
 
 
 def holders_count(runtime: Runtime, project_id: int, tag_id: int) -> int:

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from userops.analysis.memberships import segment_members, tag_holders
 from userops.analysis.resolved import CURRENT_OVERRIDES
-from userops.meta.models import DistinctId
+from userops.meta.models import DistinctId, Merge
 from userops.store import EventStore, rows
 
 log = logging.getLogger(__name__)
@@ -106,18 +106,30 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def first_ids(sessions: sessionmaker[Session], project_id: int,
               persons: Iterable[int]) -> dict[int, str]:  # fmt: skip
-    """Each person's smallest distinct id, for those of ``persons`` that hold ids now."""
+    """For each of ``persons`` that holds ids now, the smallest of its own ids: not one that
+    came with a person it absorbed (a merge not undone), which would carry the tag away to that
+    person if the merge were undone. A person holding only absorbed ids gets the smallest."""
     wanted = list(dict.fromkeys(persons))
     found: dict[int, str] = {}
     with sessions() as session:
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start:start + CHUNK]
-            for person, first in session.execute(
-                select(DistinctId.person_id, func.min(DistinctId.distinct_id))
-                .where(DistinctId.project_id == project_id, DistinctId.person_id.in_(chunk))
-                .group_by(DistinctId.person_id)
+            gained: dict[int, set[str]] = {}
+            for survivor, moved in session.execute(
+                select(Merge.survivor_id, Merge.moved_ids)
+                .where(Merge.project_id == project_id, Merge.survivor_id.in_(chunk),
+                       Merge.undone_at.is_(None))
             ):  # fmt: skip
-                found[int(person)] = str(first)
+                gained.setdefault(int(survivor), set()).update(str(i) for i in moved)
+            held: dict[int, list[str]] = {}
+            for person, distinct_id in session.execute(
+                select(DistinctId.person_id, DistinctId.distinct_id)
+                .where(DistinctId.project_id == project_id, DistinctId.person_id.in_(chunk))
+            ):  # fmt: skip
+                held.setdefault(int(person), []).append(str(distinct_id))
+            for person, ids in held.items():
+                own = [i for i in ids if i not in gained.get(person, ())]
+                found[person] = min(own or ids)
     return found
 
 
