@@ -31,7 +31,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from userops.analysis.person_computed import computed_of
 from userops.api.access import Access, project_access
-from userops.api.resources import in_thread, json_body, path_id
+from userops.api.resources import MAX_ID, in_thread, json_body, path_id
 from userops.errors import BadRequest
 from userops.identity import search
 from userops.identity.profile import Profile, load_profile
@@ -53,6 +53,11 @@ def merge_json(merge: Merge) -> dict[str, Any]:
     return {"id": merge.id, "kept_id": merge.survivor_id, "merged_id": merge.absorbed_id,
             "at": iso(merge.created_at), "undone_at": iso(merge.undone_at), "kind": merge.kind,
             "moved_ids": merge.moved_ids, "message_id": merge.message_id}  # fmt: skip
+
+
+def person_number(text: str) -> int:
+    """A person number from the path (persons' keys are 64-bit), or 404."""
+    return path_id(text, "person_id", "person", MAX_ID)
 
 
 def profile_json(profile: Profile) -> dict[str, Any]:
@@ -83,7 +88,7 @@ def persons_router(runtime: Callable[[], Runtime]) -> APIRouter:
     def profile_of(project_id: int, person_text: str) -> dict[str, Any]:
         rt = runtime()
         person = search.current_person(rt.sessions, project_id,
-                                       path_id(person_text, "person_id", "person"))  # fmt: skip
+                                       person_number(person_text))  # fmt: skip
         return profile_json(load_profile(rt.sessions, rt.store, project_id, person))
 
     @router.get(base, summary="Persons, newest first; search any id or trait value")
@@ -128,7 +133,7 @@ def persons_router(runtime: Callable[[], Runtime]) -> APIRouter:
         rt = runtime()
         project_id = access.project.id
         person = search.current_person(rt.sessions, project_id,
-                                       path_id(person_id, "person_id", "person"))  # fmt: skip
+                                       person_number(person_id))  # fmt: skip
         moment = None
         if before is not None and before.strip():
             try:
@@ -145,14 +150,14 @@ def persons_router(runtime: Callable[[], Runtime]) -> APIRouter:
     def tags_of_person(person_id: str, access: Reader) -> list[dict[str, Any]]:
         rt = runtime()
         person = search.current_person(rt.sessions, access.project.id,
-                                       path_id(person_id, "person_id", "person"))  # fmt: skip
+                                       person_number(person_id))  # fmt: skip
         return person_tags(rt, access.project.id, person)
 
     @router.get(base + "/{person_id}/segments", summary="The segments a person is in, by name")
     def segments_of_person(person_id: str, access: Reader) -> list[dict[str, Any]]:
         rt = runtime()
         person = search.current_person(rt.sessions, access.project.id,
-                                       path_id(person_id, "person_id", "person"))  # fmt: skip
+                                       person_number(person_id))  # fmt: skip
         return person_segments(rt, access.project.id, person)
 
     @router.post(base + "/{person_id}/unmerge", summary="Undo a merge (admins)")
@@ -161,7 +166,7 @@ def persons_router(runtime: Callable[[], Runtime]) -> APIRouter:
         profile afterwards. 409 when the merge was undone already or other links still join
         the two sides (the message names them)."""
         rt = runtime()
-        number = path_id(person_id, "person_id", "person")
+        number = person_number(person_id)
         await in_thread(search.current_person, rt.sessions, access.project.id, number)
         body = await json_body(request)
         merge_id = body.get("merge_id") if isinstance(body, dict) else None

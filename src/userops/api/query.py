@@ -147,13 +147,14 @@ def check_memberships(sessions: sessionmaker[Session], project_id: int, spec: An
     known: dict[str, set[int]] = {}
     with sessions() as session:
         for kind, model in models.items():
-            ids = {id_ for _, k, id_ in named if k == kind}
+            # Ids past an INTEGER key's range are no row (PostgreSQL refuses to look them up).
+            ids = {id_ for _, k, id_ in named if k == kind and id_ <= 2**31 - 1}
             if ids:
                 query = select(model.id).where(model.project_id == project_id,
                                                model.id.in_(ids))  # fmt: skip
                 known[kind] = set(session.scalars(query))
     for where, kind, id_ in named:
-        if id_ not in known[kind]:
+        if id_ not in known.get(kind, set()):
             raise BadRequest(f"spec {where}: no {kind} {id_} in this project", field=where)
 
 

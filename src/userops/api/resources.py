@@ -19,6 +19,7 @@ from userops.errors import BadRequest, NotFound
 
 MAX_BODY_BYTES = 1 << 20
 MAX_ID = 2**63 - 1
+MAX_ROW_ID = 2**31 - 1  # an INTEGER primary key (projects, segments, tags, insights, ...)
 T = TypeVar("T")
 
 
@@ -31,9 +32,11 @@ async def json_body(request: Request) -> Any:
         raise BadRequest(f"the body is not JSON: {exc}", field=None) from None
 
 
-def path_id(text: str, field: str, what: str) -> int:
-    """A numeric id from the path, or 404 naming it."""
-    if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID:
+def path_id(text: str, field: str, what: str, limit: int = MAX_ROW_ID) -> int:
+    """A numeric id from the path, or 404 naming it. ``limit``: the largest id the table's key
+    holds (``MAX_ROW_ID`` for the metadata store's INTEGER keys; PostgreSQL refuses a larger
+    value outright, as an error rather than no row)."""
+    if text.isascii() and text.isdigit() and 0 < int(text) <= limit:
         return int(text)
     raise NotFound(f"no {what} {text!r} in this project", field=field)
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from userops.api.access import Access, project_access
 from userops.api.persons import summary_json
-from userops.api.resources import MAX_ID, in_thread, json_body, path_id
+from userops.api.resources import MAX_ID, MAX_ROW_ID, in_thread, json_body, path_id
 from userops.errors import BadRequest
 from userops.identity import search
 from userops.meta import tags as meta
@@ -49,7 +49,7 @@ MAX_HOLDERS_PAGE = 500
 class BySegment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    segment_id: Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
+    segment_id: Annotated[int, Field(ge=1, le=MAX_ROW_ID, strict=True)]
     action: Literal["add", "remove"]
 
 

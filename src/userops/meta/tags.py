@@ -23,7 +23,7 @@ from userops.schema.times import iso
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 10_000
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # segments.id is an INTEGER key
 # A colour as the console picks it: "#1677ff", or a preset's name ("geekblue").
 COLOR = r"^#?[0-9A-Za-z]{0,15}$"
 

@@ -180,7 +180,7 @@ class SegmentRef(Strict):
     """Member of another segment, by id (resolved by the caller's ``SegmentResolver``)."""
 
     kind: Literal["segment"]
-    id: Annotated[int, Field(ge=1)]
+    id: Annotated[int, Field(ge=1, le=2**31 - 1)]  # segments.id is an INTEGER key
 
 
 class PersonList(Strict):
