@@ -201,3 +201,42 @@ def test_concurrent_askers_of_one_spec_wait_for_one_computation(
         thread.join(20)
     assert len(runs) == 1
     assert sorted(a.cached for a in answers) == [False, True, True]
+
+
+def test_an_answer_asked_while_stages_refresh_is_not_kept_past_their_record(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stages are read once their refresh is recorded complete, after its rows are written: an
+    answer computed in between (from the previous refresh) must be computed again after it."""
+    from analysis_reference import new_project
+    from userops.analysis import stages
+
+    day = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
+    project = new_project(runtime, "UTC")
+    send(runtime, project.id, [{"type": "track", "userId": "a", "event": "view", "t": day}])
+    spec = parse_spec({"kind": "trends", "series": [{"event": None, "math": "unique_persons"}],
+                       "date_range": {"start": "2026-11-01", "end": "2026-11-01"},
+                       "breakdown": {"type": "person", "key": "$lifecycle_stage"}})  # fmt: skip
+    cache = ResultCache()
+    key = result_key(project, spec.model_dump_json(), day)
+
+    def ask() -> list[str | None]:
+        found = cache.get(runtime.store, key,
+                          lambda: run_query(runtime.store, project, spec, day.date()))
+        return [line.breakdown_value for line in found.series]  # type: ignore[attr-defined]
+
+    config = stages.StageConfig()
+    stages.refresh_stages(runtime.store, project, config, day.date(), day.date(), day)
+    assert ask() == ["new"]
+    record = stages.mark_completed
+    asked: list[list[str | None]] = []
+
+    def ask_first(*args: object, **kwargs: object) -> None:
+        asked.append(ask())  # a dashboard asking between the rows and their record
+        record(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stages, "mark_completed", ask_first)
+    later = day + dt.timedelta(days=40)  # 40 idle days: churned
+    stages.refresh_stages(runtime.store, project, config, later.date(), later.date(), later)
+    assert asked == [["new"]]
+    assert ask() == ["churned"]

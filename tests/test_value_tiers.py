@@ -112,6 +112,31 @@ def test_the_rank_is_computed_in_integers(runtime: Runtime) -> None:
     assert tier_summary(runtime.store, project.id, TierConfig())["threshold"] == 30
 
 
+def test_a_refresh_that_fails_before_its_record_is_never_read(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its rows are written, its record is not: readers keep the previous refresh's tiers."""
+    from userops.analysis import tiers
+
+    project = new_project(runtime, "Asia/Shanghai")
+    put_stats(runtime, project, REVENUE)
+    refresh_tiers(runtime.store, project, TierConfig(core_percentile=80), NOW)
+    before = tiers_of(runtime, project), tier_summary(runtime.store, project.id, TierConfig())
+
+    def fail(*_: object, **__: object) -> None:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(tiers, "mark_completed", fail)
+    later = NOW + dt.timedelta(days=1)
+    with pytest.raises(RuntimeError):
+        refresh_tiers(runtime.store, project, TierConfig(core_percentile=1), later)
+    assert rows(runtime.store, "SELECT count() FROM person_tiers WHERE project_id = "
+                "{project:UInt32} AND refreshed_at = {at:DateTime64(3, 'UTC')}",
+                {"project": project.id, "at": later})[0][0] == 12  # fmt: skip
+    assert (tiers_of(runtime, project),
+            tier_summary(runtime.store, project.id, TierConfig())) == before  # fmt: skip
+
+
 def test_no_positive_value_makes_everyone_mass(runtime: Runtime) -> None:
     project = new_project(runtime, "Asia/Shanghai")
     put_stats(runtime, project, {1: 0, 2: 0})

@@ -40,16 +40,21 @@ LOCK_STRIPES = 64
 
 # Each part only grows: events are never deleted; override versions rise with every merge and
 # undone merge (a row count would not do: ReplacingMergeTree folds an undone merge's rows back
-# into one, and the count can return to an earlier value); computed person properties, RFM
-# and stages carry their refresh's time. Segment filters read completed refreshes, which add
-# a row each (refreshes of different segments complete in any order, so the newest id alone
-# would miss one); tag filters read person_tags, append-only but for a deleted tag's rows (the
-# newest row's time catches a count that returns to an earlier value).
+# into one, and the count can return to an earlier value); computed person properties, RFM,
+# stages and tiers carry their refresh's time, and stages and tiers are read once recorded
+# complete in person_refreshes (a row each, written after their rows: an answer computed in
+# between, from the previous completed refresh, must not outlive the record). Segment filters
+# read completed refreshes, which add a row each (refreshes of different segments complete in
+# any order, so the newest id alone would miss one); tag filters read person_tags, append-only
+# but for a deleted tag's rows (the newest row's time catches a count that returns to an
+# earlier value).
 VERSION = """
     SELECT (SELECT count() FROM events), (SELECT max(version) FROM person_overrides),
            (SELECT toUnixTimestamp64Milli(max(refreshed_at)) FROM person_stats),
            (SELECT toUnixTimestamp64Milli(max(refreshed_at)) FROM person_rfm),
            (SELECT toUnixTimestamp64Milli(max(refreshed_at)) FROM person_stages),
+           (SELECT count() FROM person_refreshes),
+           (SELECT toUnixTimestamp64Milli(max(refreshed_at)) FROM person_tiers),
            (SELECT count() FROM segment_refreshes_done),
            (SELECT max(refresh_id) FROM segment_refreshes_done),
            (SELECT count() FROM person_tags),

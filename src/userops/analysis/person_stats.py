@@ -79,6 +79,12 @@ SOURCES: dict[str, str] = {
           AND refreshed_at = ({COMPLETED.format(family="stages")})
         GROUP BY person_id
     """,  # noqa: S608
+    # A refresh that failed part-way leaves rows no reader takes: only the completed one's.
+    "person_tiers": f"""
+        SELECT * FROM person_tiers
+        WHERE project_id = {{project:UInt32}}
+          AND refreshed_at = ({COMPLETED.format(family="tiers")})
+    """,  # noqa: S608
 }
 COMPUTED: dict[str, tuple[str, str]] = {
     name: (table, expression) for table, names in TABLES.items()

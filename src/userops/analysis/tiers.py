@@ -20,7 +20,7 @@ core. With no positive value there is no threshold and everyone is mass.
 A refresh writes every person with the metric in one INSERT ... SELECT, records itself in
 ``person_refreshes`` (family 'tiers', with the metric, percentile and threshold it used), then
 deletes earlier refreshes' rows, so persons that lost the metric (merged away) do not linger.
-Readers take each person's newest row (FINAL).
+Readers take the rows of the newest completed refresh, so one that failed part-way is never read.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import datetime as dt
 from typing import Any, TypedDict
 
 from userops.analysis.layers import TierConfig
+from userops.analysis.person_stats import SOURCES as SOURCES_BY_TABLE
 from userops.analysis.person_stats import (
     completed_detail,
     drop_earlier,
@@ -105,8 +106,8 @@ def tier_summary(store: EventStore, project_id: int,
     percentile, no threshold, before any) and both tiers' persons and value, core first."""
     found = rows(
         store,
-        "SELECT tier, count(), sum(value) FROM person_tiers FINAL "
-        "WHERE project_id = {project:UInt32} AND tier != '' GROUP BY tier",
+        f"SELECT tier, count(), sum(value) FROM ({SOURCES_BY_TABLE['person_tiers']}) "  # noqa: S608
+        "WHERE tier != '' GROUP BY tier",
         {"project": project_id},
     )
     by_tier = {str(tier): (int(persons), float(value)) for tier, persons, value in found}
