@@ -25,7 +25,14 @@ from userops.meta.models import Project, SegmentRefresh
 from userops.meta.projects import create_project
 from userops.runtime import Runtime
 from userops.segments import members, parse_definition
-from userops.segments.refresh import current_members, forget, history, member_changes, refresh
+from userops.segments.refresh import (
+    current_members,
+    forget,
+    history,
+    member_changes,
+    record_earlier_completions,
+    refresh,
+)
 from userops.segments.scheduler import SegmentScheduler, job_id
 from userops.store import EventStore, rows
 from userops.store.embedded import StoreError
@@ -118,6 +125,29 @@ def test_membership_and_history_across_refreshes(runtime: Runtime) -> None:
     assert (again.size, again.entered, again.exited) == (2, 0, 0)
     view = saved.get_segment(runtime.sessions, project.id, segment).to_json()
     assert (view["size"], view["status"]) == (2, "ok")
+
+
+def test_refreshes_completed_before_the_event_store_recorded_them_still_count(
+    runtime: Runtime,
+) -> None:
+    """A store from before migration 7: its refreshes are ok in the metadata store and not in
+    segment_refreshes_done. Opening records them, so membership and history stand, and the
+    next refresh changes nothing."""
+    project = new_project(runtime, "UTC")
+    segment = create(runtime, project, "paid", PAID)
+    send(runtime, project.id, [track(u, "pay", DAY) for u in "abc"])
+    first = refresh(runtime, project, segment, DAY + dt.timedelta(hours=1))
+    members = state(runtime, project, segment)
+    assert (first.status, len(members)) == ("ok", 3)
+    runtime.store.command("DELETE FROM segment_refreshes_done WHERE project_id = "
+                          "{p:UInt32}", {"p": project.id})  # as before the upgrade
+    assert state(runtime, project, segment) == []
+    assert record_earlier_completions(runtime.sessions, runtime.store) == 1
+    assert record_earlier_completions(runtime.sessions, runtime.store) == 0  # once
+    assert state(runtime, project, segment) == members
+    again = refresh(runtime, project, segment, DAY + dt.timedelta(hours=2))
+    assert (again.size, again.entered, again.exited) == (3, 0, 0)
+    assert changes(runtime, project, segment, members[0]) == [(first.at, True)]
 
 
 def test_a_failed_refresh_leaves_the_previous_membership(runtime: Runtime,

@@ -70,7 +70,16 @@ class Runtime:
         except BaseException:
             lock.close()
             raise
-        return cls(settings, sessions, store, lock)
+        runtime = cls(settings, sessions, store, lock)
+        try:
+            # Where both stores meet: what one recorded before the other could (an upgrade).
+            from userops.segments.refresh import record_earlier_completions
+
+            record_earlier_completions(sessions, store)
+        except BaseException:
+            runtime.close()
+            raise
+        return runtime
 
     def close(self) -> None:
         # The lock goes last and always: a failed close must not leave the directory held.

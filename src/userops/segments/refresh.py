@@ -32,6 +32,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from userops.analysis.memberships import segment_members
@@ -146,6 +147,34 @@ def _finish(sessions: sessionmaker[Session], refresh_id: int, status: str,
                 segment.size = counts.size
         session.flush()
         return record
+
+
+def record_earlier_completions(sessions: sessionmaker[Session], store: EventStore) -> int:
+    """Record in the event store the refreshes the metadata store has as ``ok`` but the event
+    store lacks: those completed before the event store recorded completions (a store from
+    before its migration 7), whose membership readers would otherwise not count. Cheap when
+    there are none (two counts); run where both stores open. The number recorded."""
+    with sessions() as session:
+        ok = session.scalar(select(func.count()).select_from(SegmentRefresh)
+                            .where(SegmentRefresh.status == "ok"))  # fmt: skip
+        if not ok or ok <= int(scalar(store, "SELECT count() FROM segment_refreshes_done") or 0):
+            return 0
+        recorded = {int(r) for (r,) in rows(store, "SELECT refresh_id FROM segment_refreshes_done")}
+        missing = [row for row in session.execute(
+            select(SegmentRefresh.project_id, SegmentRefresh.segment_id, SegmentRefresh.id,
+                   SegmentRefresh.at).where(SegmentRefresh.status == "ok")
+        ) if row.id not in recorded]  # fmt: skip
+    if missing:
+        store.command(
+            "INSERT INTO segment_refreshes_done (project_id, segment_id, refresh_id, at) "
+            "SELECT x.1, x.2, x.3, x.4 FROM (SELECT arrayJoin(arrayZip({p:Array(UInt32)}, "
+            "{s:Array(UInt64)}, {r:Array(UInt64)}, {a:Array(DateTime64(3, 'UTC'))})) AS x)",
+            {"p": [m.project_id for m in missing], "s": [m.segment_id for m in missing],
+             "r": [m.id for m in missing], "a": [m.at for m in missing]},
+        )  # fmt: skip
+        log.info("recorded %d segment refreshes completed before the event store kept them",
+                 len(missing))  # fmt: skip
+    return len(missing)
 
 
 # --- reading ---------------------------------------------------------------------------------
