@@ -29,7 +29,8 @@ ARTIFACTS = Path(os.environ.get("USEROPS_E2E_ARTIFACTS", ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PASSWORD = "correct horse battery"
 SCREENS = ("overview", "trends", "funnel", "retention", "lifecycle", "stickiness", "insights",
-           "dashboards", "persons", "data", "settings", "team")  # fmt: skip
+           "dashboards", "persons", "segments", "layers", "tags", "data", "settings",
+           "team")  # fmt: skip
 
 try:
     from playwright.sync_api import Browser, Page, Request, expect, sync_playwright

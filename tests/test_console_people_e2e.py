@@ -31,6 +31,9 @@ from test_console_e2e import (  # noqa: F401
 )
 
 STAGES = ("new", "active", "resurrected", "silent", "churned")
+# The stages' names on screen in English (web/src/i18n/dict.ts, layers.stage.*).
+STAGE_NAMES = {"new": "New", "active": "Active", "resurrected": "Resurrected",
+               "silent": "Silent (at risk)", "churned": "Churned"}  # fmt: skip
 
 
 def _api(console: Console) -> httpx.Client:  # noqa: F811
@@ -147,8 +150,19 @@ def test_a_tag_made_on_the_tags_page_is_given_to_a_person_on_their_profile(
     expect(page.get_by_test_id(f"tag-persons-{tag['id']}")).to_have_text("0")
     shoot(page, "tags")
 
+    # The profile's computed properties as of the last refresh (the layers test's, or one now).
+    computed = _ok(api.get(f"/persons/{person['person_id']}"))["computed"]
+    if "$lifecycle_stage" not in computed or "$orders" not in computed:
+        _ok(api.post("/computed-properties/refresh", json={}))
+        computed = _ok(api.get(f"/persons/{person['person_id']}"))["computed"]
+    assert {"$orders", "$lifecycle_stage"} <= computed.keys(), computed
+
     page.goto(f"{console.url}/p/demo/persons/{person['person_id']}")
     expect(page.get_by_test_id("person-tags-card")).to_be_visible()
+    expect(page.get_by_test_id("computed-$orders")).to_have_text(f"{computed['$orders']:,}")
+    expect(page.get_by_test_id("computed-$lifecycle_stage")).to_have_text(
+        STAGE_NAMES[computed["$lifecycle_stage"]]
+    )
     expect(page.get_by_test_id("person-segments")).to_be_visible()
     pick(page, "person-tag-select", name)
     with page.expect_response(lambda r: r.url.endswith(f"/tags/{tag['id']}/persons")) as given:

@@ -116,6 +116,24 @@ export interface SegmentRef {
   size?: number | null;
 }
 
+/** The RFM groups' names by code (userops.analysis.rfm.LABELS), for where a group comes
+ * without its label (a person's `$rfm_group`). */
+export const RFM_LABELS: Record<string, { 'zh-CN': string; en: string }> = {
+  important_value: { 'zh-CN': '重要价值客户', en: 'Champions' },
+  important_develop: { 'zh-CN': '重要发展客户', en: 'Potential loyalists' },
+  important_retain: { 'zh-CN': '重要保持客户', en: 'At risk' },
+  important_win_back: { 'zh-CN': '重要挽留客户', en: "Can't lose them" },
+  general_value: { 'zh-CN': '一般价值客户', en: 'Loyal customers' },
+  general_develop: { 'zh-CN': '一般发展客户', en: 'New customers' },
+  general_retain: { 'zh-CN': '一般保持客户', en: 'Need attention' },
+  general_win_back: { 'zh-CN': '一般挽留客户', en: 'Hibernating' },
+};
+
+/** Computed properties that are instants (shown in the project's time zone) and amounts of
+ * money (shown in the project's currency). */
+export const COMPUTED_DATES = ['$first_seen', '$last_seen', '$last_order_at'];
+export const COMPUTED_MONEY = ['$revenue', '$revenue_30d', '$rfm_monetary'];
+
 /** The computed person properties a profile may carry, in the order the profile lists them. */
 export const COMPUTED_KEYS = [
   '$first_seen', '$last_seen', '$orders', '$revenue', '$rfm_group', '$rfm_score',

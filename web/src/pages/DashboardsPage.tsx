@@ -26,6 +26,7 @@ import { useFormat } from '../hooks/useFormat';
 import { useAnalysis } from '../hooks/useQuery';
 import { useI18n } from '../i18n';
 import { ResultView } from '../results/ResultView';
+import { BreakdownNames } from '../segments/BreakdownNames';
 import { withDateRange } from '../spec/builders';
 
 const COLUMNS = 12;
@@ -245,7 +246,9 @@ function TileCard({ tile, range, editing, fill, onResize, onRemove, onMove }: {
     >
       <ErrorAlert error={query.error} onRetry={() => void query.rerun()} />
       {query.loading && !query.data ? <Loading /> : null}
-      {query.data ? <ResultView result={query.data} compact /> : null}
+      {query.data ? (
+        <BreakdownNames spec={spec}><ResultView result={query.data} compact /></BreakdownNames>
+      ) : null}
     </Card>
   );
 }

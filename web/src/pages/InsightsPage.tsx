@@ -12,6 +12,7 @@ import { useAnalysis } from '../hooks/useQuery';
 import { useI18n } from '../i18n';
 import type { MessageKey } from '../i18n';
 import { ResultView } from '../results/ResultView';
+import { BreakdownNames } from '../segments/BreakdownNames';
 import { BUILDER_ROUTE } from '../spec/builders';
 
 export const KIND_LABEL: Record<Insight['kind'], MessageKey> = {
@@ -118,7 +119,9 @@ export function InsightPage() {
       <Card size="small" style={{ marginTop: 12 }}>
         <ErrorAlert error={query.error} onRetry={() => void query.rerun()} />
         {query.loading && !query.data ? <Loading /> : null}
-        {query.data ? <ResultView result={query.data} /> : null}
+        {query.data ? (
+          <BreakdownNames spec={data.spec}><ResultView result={query.data} /></BreakdownNames>
+        ) : null}
       </Card>
     </div>
   );

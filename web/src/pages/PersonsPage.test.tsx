@@ -15,10 +15,12 @@ const profile: PersonProfile = {
   merges: [],
 };
 
+let served: PersonProfile;
 let posts: { url: string; body: unknown }[];
 let held: { id: number; name: string; color: string; kind: string; since: string }[];
 
 beforeEach(() => {
+  served = profile;
   posts = [];
   held = [{ id: 2, name: 'Whale', color: 'gold', kind: 'rule', since: '2026-11-02T00:00:00Z' }];
   vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit = {}) => {
@@ -32,7 +34,7 @@ beforeEach(() => {
       }
       return json({ added: body.add.length, removed: 0, unknown: [] });
     }
-    if (path === '/api/projects/shop/persons/7') return json(profile);
+    if (path === '/api/projects/shop/persons/7') return json(served);
     if (path === '/api/projects/shop/persons/7/events') return json({ events: [], next_before: null });
     if (path === '/api/projects/shop/persons/7/tags') return json(held);
     if (path === '/api/projects/shop/persons/7/segments') {
@@ -93,6 +95,24 @@ describe('a person profile', { timeout: 20_000 }, () => {
     expect(posts[0]).toEqual({ url: '/api/projects/shop/tags/1/persons',
       body: { add: [7], remove: [] } });
     expect(await screen.findByTestId('person-tag-1')).toHaveTextContent('VIP');
+  });
+});
+
+describe('the computed properties card', { timeout: 20_000 }, () => {
+  it('names stages, RFM groups and tiers and formats dates and money', async () => {
+    served = { ...profile, computed: {
+      $orders: 1234, $revenue: 42.5, $lifecycle_stage: 'silent', $rfm_group: 'important_value',
+      $value_tier: 'core', $first_seen: '2026-11-01T00:00:00Z', $rfm_score: '555' } } as
+      PersonProfile;
+    open();
+    expect(await screen.findByTestId('computed-$orders')).toHaveTextContent('1,234');
+    expect(screen.getByTestId('computed-$revenue')).toHaveTextContent('CN¥42.50');
+    expect(screen.getByTestId('computed-$lifecycle_stage')).toHaveTextContent('Silent (at risk)');
+    expect(screen.getByTestId('computed-$rfm_group')).toHaveTextContent('Champions');
+    expect(screen.getByTestId('computed-$value_tier')).toHaveTextContent('Core users');
+    // Midnight UTC is 08:00 in the project's Asia/Shanghai.
+    expect(screen.getByTestId('computed-$first_seen')).toHaveTextContent('08:00:00');
+    expect(screen.getByTestId('computed-$rfm_score')).toHaveTextContent('555');
   });
 });
 

@@ -7,7 +7,9 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { api, projectPath, qs } from '../api/client';
 import { useGet } from '../api/hooks';
-import { COMPUTED_KEYS, isMissing } from '../api/people';
+import {
+  COMPUTED_DATES, COMPUTED_KEYS, COMPUTED_MONEY, isMissing, RFM_LABELS,
+} from '../api/people';
 import type { PersonSegment, PersonTag, UserTag } from '../api/people';
 import type { Merge, PersonEvent, PersonEvents, PersonPage, PersonProfile } from '../api/types';
 import { can, useProject } from '../auth/project';
@@ -15,6 +17,8 @@ import { ErrorAlert } from '../components/ErrorAlert';
 import { Loading, NoData } from '../components/States';
 import { useFormat } from '../hooks/useFormat';
 import { useI18n } from '../i18n';
+import type { MessageKey, T } from '../i18n';
+import { STAGE_LABEL } from './LayersPage';
 
 const PAGE = 50;
 
@@ -302,6 +306,29 @@ export function computedOf(profile: PersonProfile): [string, unknown][] {
   return Object.entries(source).sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b));
 }
 
+const TIER_LABEL: Record<string, MessageKey> = {
+  core: 'layers.tier.core', mass: 'layers.tier.mass',
+};
+
+/** A computed property's value as the profile shows it: stages, RFM groups and value tiers by
+ * their names in the reader's language, instants in the project's time zone, money in the
+ * project's currency, counts in the locale's digits. */
+export function computedText(key: string, value: unknown, fmt: ReturnType<typeof useFormat>,
+                             t: T): string {
+  if (value === null || value === undefined || value === '') return '—';
+  const text = String(value);
+  if (key === '$lifecycle_stage' && text in STAGE_LABEL && text !== '') {
+    return t(STAGE_LABEL[text]!);
+  }
+  if (key === '$rfm_group' && RFM_LABELS[text]) return RFM_LABELS[text][fmt.lang];
+  if (key === '$value_tier' && TIER_LABEL[text]) return t(TIER_LABEL[text]);
+  if (COMPUTED_DATES.includes(key)) return fmt.dateTime(text);
+  if (typeof value === 'number') {
+    return COMPUTED_MONEY.includes(key) ? fmt.money(value) : fmt.number(value);
+  }
+  return valueText(value);
+}
+
 export function PersonProfilePage() {
   const { t } = useI18n();
   const fmt = useFormat();
@@ -365,7 +392,10 @@ export function PersonProfilePage() {
                 <Descriptions size="small" column={1} bordered
                   items={computedOf(p).map(([k, v]) => ({
                     key: k, label: k,
-                    children: <span data-testid={`computed-${k}`}>{valueText(v)}</span> }))} />
+                    children: (
+                      <span data-testid={`computed-${k}`}>{computedText(k, v, fmt, t)}</span>
+                    ),
+                  }))} />
               )}
             </Card>
             <Card size="small" title={t('persons.traits')} data-testid="person-traits">
