@@ -49,8 +49,9 @@ def client(tmp_path: Path, meta_url: str) -> Iterator[TestClient]:
     ("POST", f"{P}/query", {**TRENDS, "breakdown": {"type": "segment", "key": str(BIG)}}, 400,
      "breakdown.key"),
 ])  # fmt: skip
-def test_ids_past_an_integer_key_name_nothing(client: TestClient, method: str, path: str,
-                                              body: Any, status: int, field: str) -> None:  # fmt: skip
+def test_ids_past_an_integer_key_name_nothing(
+    client: TestClient, method: str, path: str, body: Any, status: int, field: str
+) -> None:
     answer = client.request(method, path, json=body)
     assert answer.status_code == status, answer.text
     assert answer.json()["field"] == field, answer.text
