@@ -115,6 +115,8 @@ def test_the_layers_page_shows_the_apis_groups_stages_and_transitions(
     with page.expect_response(_posted("/segments")) as saved:
         page.get_by_test_id(f"rfm-segment-{biggest['group']}").click()
     segment = saved.value.json()
+    # Named with the time to the second (in the project's zone): two saves a minute apart differ.
+    assert re.search(r"\d{2}:\d{2}:\d{2}$", segment["name"]), segment["name"]
     page.wait_for_url(re.compile(rf"/p/demo/segments/{segment['id']}$"))
     _ok(api.post(f"/segments/{segment['id']}/refresh"))
     assert _ok(api.get(f"/segments/{segment['id']}"))["size"] == biggest["persons"]

@@ -179,3 +179,20 @@ def test_a_segment_built_on_screen_counts_saves_refreshes_and_filters_a_trend(
     assert stored["definition"] == {"kind": "distinct_ids", "ids": known}
     expect(page.get_by_test_id("tree-0-ids")).to_have_value("\n".join(known))  # the form too
     shoot(page, "segment-static-upload")
+
+    # Saved again with its list untouched, the list stays out of the request (a long one
+    # would be over the server's body limit) and the definition is kept.
+    page.get_by_test_id("segment-name").fill("Refers, renamed")
+    with page.expect_response(
+        lambda r: r.request.method == "PUT" and r.url.endswith(f"/segments/{other['id']}")
+    ) as put:
+        page.get_by_test_id("segment-save").click()
+    assert put.value.status == 200, put.value.text()
+    assert "definition" not in json.loads(put.value.request.post_data or "{}")
+    stored = _ok(api.get(f"/segments/{other['id']}"))
+    assert stored["name"] == "Refers, renamed"
+    assert stored["definition"] == {"kind": "distinct_ids", "ids": known}
+
+    # An id that is not a number is no segment.
+    page.goto(console.url + "/p/demo/segments/abc")
+    expect(page.get_by_test_id("segment-not-found")).to_be_visible()

@@ -28,9 +28,11 @@ const transitions = [
 ];
 
 let calls: { method: string; url: string; body: unknown }[];
+let tiers: unknown;
 
 beforeEach(() => {
   calls = [];
+  tiers = null;
   vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit = {}) => {
     const method = init.method ?? 'GET';
     const body = init.body ? JSON.parse(String(init.body)) as unknown : null;
@@ -39,6 +41,10 @@ beforeEach(() => {
       new Response(JSON.stringify(value), { status });
     const path = url.split('?')[0];
     if (path === '/api/projects/shop/rfm') return json(rfm);
+    if (path === '/api/projects/shop/value-tiers' && tiers) return json(tiers);
+    if (path === '/api/projects/shop/segments' && method === 'POST') {
+      return json({ id: 12, ...(body as object) }, 201);
+    }
     if (path === '/api/projects/shop/lifecycle-stages') {
       return json({ day: '2026-11-20', counts: { new: 40, active: 100, resurrected: 3,
         silent: 20, churned: 50 } });
@@ -114,6 +120,27 @@ describe('the layers screen', { timeout: 20_000 }, () => {
       .toHaveTextContent('300 persons'));
     await waitFor(() => expect(calls.filter((c) => c.url === '/api/projects/shop/rfm'))
       .toHaveLength(2));
+  });
+
+  it('names a saved RFM segment with the time to the second in the project\'s zone', async () => {
+    vi.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-11-20T16:30:45Z'));
+    open(<LayersPage />, '/p/shop/layers');
+    fireEvent.click(await screen.findByTestId('rfm-segment-important_value'));
+    await waitFor(() => expect(calls.some((c) => c.method === 'POST')).toBe(true));
+    const sent = calls.find((c) => c.method === 'POST')!;
+    expect(sent.url).toBe('/api/projects/shop/segments');
+    // 16:30:45 UTC is 00:30:45 the next day in Asia/Shanghai.
+    expect((sent.body as { name: string }).name).toMatch(/^RFM Champions .*11\/21\/2026.*00:30:45/);
+  });
+
+  it('shows a money tier metric in the project\'s currency', async () => {
+    tiers = { metric: '$revenue', core_percentile: 80, threshold: 1234.5,
+      refreshed_at: '2026-11-20T08:00:00Z',
+      tiers: [{ tier: 'core', persons: 2, value: 5000, share: 0.8 },
+        { tier: 'mass', persons: 8, value: 1250, share: 0.2 }] };
+    open(<LayersPage />, '/p/shop/layers');
+    expect(await screen.findByTestId('tier-rule')).toHaveTextContent('CN¥1,234.50');
+    expect(screen.getByTestId('tier-table')).toHaveTextContent('CN¥5,000.00');
   });
 
   it('speaks Chinese', async () => {

@@ -71,7 +71,8 @@ function RfmCard({ tick }: { tick: number }) {
     setError(null);
     try {
       const created = await api.post<{ id: number }>(projectPath(project.name, '/segments'), {
-        name: `RFM ${label(g)} ${dayjs().format('YYYY-MM-DD HH:mm')}`,
+        // The time to the second, in the project's time zone: two saves a minute apart differ.
+        name: t('layers.rfm.segmentName', { group: label(g), at: fmt.dateTime(Date.now()) }),
         description: t('layers.rfm.segmentDescription', { group: label(g) }),
         definition: { kind: 'person', key: '$rfm_group', operator: 'eq', value: g.group },
       });
@@ -261,9 +262,14 @@ function LifecycleCard({ tick }: { tick: number }) {
   );
 }
 
+/** Tier metrics that are money (the project's currency). */
+const MONEY_METRICS = ['$revenue', '$revenue_30d', '$rfm_monetary'];
+
 function TierCard({ tiers }: { tiers: Loaded<ValueTiers> }) {
   const { t, lang } = useI18n();
   const fmt = useFormat();
+  const money = MONEY_METRICS.includes(tiers.data?.metric ?? '');
+  const amount = (v: number | null | undefined) => (money ? fmt.money(v) : fmt.number(v));
   const tierName = (row: ValueTiers['tiers'][number]) => row.label?.[lang]
     ?? (row.tier === 'core' ? t('layers.tier.core')
       : row.tier === 'mass' ? t('layers.tier.mass') : row.tier);
@@ -279,7 +285,7 @@ function TierCard({ tiers }: { tiers: Loaded<ValueTiers> }) {
           <Typography.Paragraph type="secondary" data-testid="tier-rule">
             {t('layers.tier.rule', { metric: tiers.data.metric,
               percentile: tiers.data.core_percentile,
-              threshold: tiers.data.threshold === null ? '—' : fmt.number(tiers.data.threshold) })}
+              threshold: tiers.data.threshold === null ? '—' : amount(tiers.data.threshold) })}
           </Typography.Paragraph>
           {tiers.data.tiers.every((tier) => tier.persons === 0)
             ? <NoData text={t('layers.tier.empty')} /> : (
@@ -294,7 +300,7 @@ function TierCard({ tiers }: { tiers: Loaded<ValueTiers> }) {
                     render: (v: number, row) => (
                       <span data-testid={`tier-persons-${row.tier}`}>{fmt.number(v)}</span>) },
                   { title: t('layers.tier.value'), dataIndex: 'value', align: 'right',
-                    render: (v: number) => fmt.number(v) },
+                    render: (v: number) => amount(v) },
                   { title: t('layers.tier.share'), dataIndex: 'share', align: 'right',
                     render: (v: number) => fmt.percent(v) },
                 ]}

@@ -18,22 +18,33 @@ const profile: PersonProfile = {
 let served: PersonProfile;
 let posts: { url: string; body: unknown }[];
 let held: { id: number; name: string; color: string; kind: string; since: string }[];
+let tagAnswer: ((body: { add: number[] }) => unknown) | null;
+let reads: string[];
 
 beforeEach(() => {
   served = profile;
   posts = [];
+  tagAnswer = null;
+  reads = [];
   held = [{ id: 2, name: 'Whale', color: 'gold', kind: 'rule', since: '2026-11-02T00:00:00Z' }];
   vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit = {}) => {
     const json = (value: unknown, status = 200) => new Response(JSON.stringify(value), { status });
     const path = url.split('?')[0];
+    if (init.method === 'POST' && url.endsWith('/unmerge')) {
+      posts.push({ url, body: JSON.parse(String(init.body)) });
+      return json({ ...served, merges: served.merges.map((m) => ({ ...m,
+        undone_at: '2026-11-21T00:00:00Z' })) });
+    }
     if (init.method === 'POST') {
       const body = JSON.parse(String(init.body)) as { add: number[] };
       posts.push({ url, body });
+      if (tagAnswer) return json(tagAnswer(body));
       if (body.add.length) {
         held = [...held, { id: 1, name: 'VIP', color: 'blue', kind: 'manual', since: '' }];
       }
       return json({ added: body.add.length, removed: 0, unknown: [] });
     }
+    reads.push(path!);
     if (path === '/api/projects/shop/persons/7') return json(served);
     if (path === '/api/projects/shop/persons/7/events') return json({ events: [], next_before: null });
     if (path === '/api/projects/shop/persons/7/tags') return json(held);
@@ -55,9 +66,9 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function open() {
+function open(role: ProjectSummary['role'] = 'analyst') {
   const project: ProjectSummary = {
-    name: 'shop', timezone: 'Asia/Shanghai', role: 'analyst', currency: 'CNY',
+    name: 'shop', timezone: 'Asia/Shanghai', role, currency: 'CNY',
     order_event: 'order_paid', revenue_property: 'amount',
   };
   render(
@@ -95,6 +106,53 @@ describe('a person profile', { timeout: 20_000 }, () => {
     expect(posts[0]).toEqual({ url: '/api/projects/shop/tags/1/persons',
       body: { add: [7], remove: [] } });
     expect(await screen.findByTestId('person-tag-1')).toHaveTextContent('VIP');
+  });
+});
+
+async function addVip() {
+  await screen.findByTestId('person-tag-2');
+  const select = screen.getByTestId('person-tag-select');
+  fireEvent.mouseDown(select.querySelector('.ant-select-selector')!);
+  fireEvent.click(await screen.findByTitle('VIP'));
+  fireEvent.click(screen.getByTestId('person-tag-add'));
+  await waitFor(() => expect(posts).toHaveLength(1));
+}
+
+describe('tagging a merged-away person', { timeout: 20_000 }, () => {
+  it('gives the tag to the person the profile shows (the survivor)', async () => {
+    served = { ...profile, person_id: 3 }; // /persons/7 was merged into person 3
+    open();
+    await addVip();
+    expect(posts[0]).toEqual({ url: '/api/projects/shop/tags/1/persons',
+      body: { add: [3], remove: [] } });
+    expect(await screen.findByText('Tag added.')).toBeInTheDocument();
+  });
+
+  it('says nothing changed when the server knows no such person', async () => {
+    tagAnswer = (body) => ({ added: 0, removed: 0, unknown: body.add });
+    open();
+    await addVip();
+    expect(await screen.findByText(/Nothing changed: person 7 holds no ids now/))
+      .toBeInTheDocument();
+    expect(screen.queryByText('Tag added.')).toBeNull();
+  });
+});
+
+describe('undoing a merge', { timeout: 20_000 }, () => {
+  it('reads the tags and segments again', async () => {
+    served = { ...profile, merges: [{ id: 5, kept_id: '7', merged_id: '8',
+      at: '2026-11-10T00:00:00Z', undone_at: null }] };
+    open('admin');
+    await screen.findByTestId('person-tag-2');
+    await screen.findByText('Buyers');
+    const count = (end: string) => reads.filter((r) => r.endsWith(end)).length;
+    const before = [count('/persons/7/tags'), count('/persons/7/segments')];
+    fireEvent.click(screen.getByTestId('unmerge-5'));
+    fireEvent.click(await screen.findByRole('button', { name: 'Yes' }));
+    await waitFor(() => expect(posts.map((p) => p.url)).toEqual(
+      ['/api/projects/shop/persons/7/unmerge']));
+    await waitFor(() => expect([count('/persons/7/tags'), count('/persons/7/segments')])
+      .toEqual([before[0]! + 1, before[1]! + 1]));
   });
 });
 

@@ -187,8 +187,10 @@ function EventTimeline({ personId }: { personId: string }) {
   );
 }
 
-/** The person's tags (用户标签), with manual ones added and removed here. */
-function PersonTags({ personId }: { personId: string }) {
+/** The person's tags (用户标签), with manual ones added and removed here. `ownId`: the shown
+ * profile's own person number (a merged-away person's URL shows the survivor, whose number is
+ * the one the tag is given to). */
+function PersonTags({ personId, ownId }: { personId: string; ownId: number | string }) {
   const { t } = useI18n();
   const fmt = useFormat();
   const { message } = App.useApp();
@@ -210,12 +212,19 @@ function PersonTags({ personId }: { personId: string }) {
     setBusy(true);
     try {
       // Person numbers go as they came: the API reads them as ids, and large ones stay exact.
-      const id = /^\d+$/.test(personId) && Number.isSafeInteger(Number(personId))
-        ? Number(personId) : personId;
-      await api.post(projectPath(project.name, `/tags/${tagId}/persons`),
+      const text = String(ownId);
+      const id = /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : text;
+      const answer = await api.post<{ added?: number; removed?: number; unknown?: unknown[] }>(
+        projectPath(project.name, `/tags/${tagId}/persons`),
         add ? { add: [id], remove: [] } : { add: [], remove: [id] });
-      message.success(t(add ? 'profile.tagAdded' : 'profile.tagRemoved'));
-      setChosen(null);
+      if (answer?.unknown?.length) {
+        message.error(t('profile.tagUnknown', { id: text }));
+      } else if ((add ? answer?.added : answer?.removed) === 0) {
+        message.warning(t('profile.tagUnchanged'));
+      } else {
+        message.success(t(add ? 'profile.tagAdded' : 'profile.tagRemoved'));
+        setChosen(null);
+      }
       held.reload();
       all.reload();
     } catch (exc) {
@@ -338,12 +347,15 @@ export function PersonProfilePage() {
   const path = projectPath(project.name, `/persons/${encodeURIComponent(personId)}`);
   const profile = useGet<PersonProfile>(path);
   const [error, setError] = useState<unknown>(null);
+  // Bumped by undoing a merge: the tags and segments cards read again (ids moved back).
+  const [version, setVersion] = useState(0);
   const admin = can.admin(project.role);
   const undo = async (merge: Merge) => {
     setError(null);
     try {
       const updated = await api.post<PersonProfile>(`${path}/unmerge`, { merge_id: merge.id });
       message.success(t('persons.unmerged'));
+      setVersion((n) => n + 1);
       if (updated && typeof updated === 'object' && 'merges' in updated) profile.setData(updated);
       else profile.reload();
     } catch (exc) {
@@ -380,8 +392,8 @@ export function PersonProfilePage() {
                 { key: 'l', label: t('persons.lastSeen'), children: fmt.dateTime(p.last_seen) },
               ]} />
             </Card>
-            <PersonTags personId={personId} />
-            <PersonSegments personId={personId} />
+            <PersonTags key={`tags-${version}`} personId={personId} ownId={p.person_id} />
+            <PersonSegments key={`segments-${version}`} personId={personId} />
             <Card size="small" title={t('profile.computed')} data-testid="person-computed">
               {computedOf(p).length === 0 ? (
                 <Descriptions size="small" column={1} bordered items={[

@@ -1,17 +1,18 @@
 import {
   Alert, App, Button, Card, Col, Form, Input, InputNumber, Popconfirm, Row, Select, Space, Spin,
-  Statistic, Table, Tag, Tooltip, Typography, Upload,
+  Result, Statistic, Table, Tag, Tooltip, Typography, Upload,
 } from 'antd';
 import {
   DeleteOutlined, DownloadOutlined, PlusOutlined, ReloadOutlined, SaveOutlined, UploadOutlined,
 } from '@ant-design/icons';
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { api, ApiError, errorFrom, qs } from '../api/client';
 import { useGet } from '../api/hooks';
 import { segmentsPath } from '../api/segments';
 import type {
-  Segment, SegmentHistoryPoint, SegmentInput, SegmentMembers, SegmentRefresh, StaticUpload,
+  Segment, SegmentDefinition, SegmentHistoryPoint, SegmentInput, SegmentMembers, SegmentRefresh,
+  StaticUpload,
 } from '../api/segments';
 import type { Me } from '../api/types';
 import { can, useProject } from '../auth/project';
@@ -22,23 +23,39 @@ import { Loading, NoData } from '../components/States';
 import { useFormat } from '../hooks/useFormat';
 import { useI18n } from '../i18n';
 import { TreeEditor } from '../segments/TreeEditor';
-import { buildDefinition, defaultTree, draftDefinition } from '../segments/tree';
+import { buildDefinition, defaultTree, draftDefinition, sameDefinition } from '../segments/tree';
 import type { GroupDraft } from '../segments/tree';
 import { useLivePreview } from '../segments/useLivePreview';
 
 const MEMBERS_PAGE = 20;
+const STATIC_CARD = 'segment-static-list';
+
+/** Replacing a long static list: the static list card's file picker. */
+function chooseCsv() {
+  const card = document.getElementById(STATIC_CARD);
+  card?.scrollIntoView?.({ behavior: 'smooth', block: 'center' });
+  card?.querySelector<HTMLInputElement>('input[type=file]')?.click();
+}
 const DEFAULT_MINUTES = 60;
 
-/** Size over time as a tiny line, drawn as SVG: one per row of the list, no chart library. */
-function Sparkline({ project, id }: { project: string; id: number }) {
-  const history = useGet<SegmentHistoryPoint[]>(segmentsPath(project, `/${id}/history`));
-  const found = (history.data ?? []).map((h) => h.size);
+const SPARK_POINTS = 60;
+
+/** Size over time as a tiny line, drawn as SVG: one per row of the list, no chart library.
+ * The last SPARK_POINTS refreshes; `version` changes when the segment was refreshed here. */
+function Sparkline({ project, id, version }: { project: string; id: number; version: number }) {
+  const history = useGet<SegmentHistoryPoint[]>(segmentsPath(project,
+    `/${id}/history${qs({ v: version || undefined })}`));
+  const found = (history.data ?? []).slice(-SPARK_POINTS).map((h) => h.size);
   if (!found.length) return <span style={{ color: '#bfbfbf' }}>—</span>;
   const sizes = found.length === 1 ? [found[0]!, found[0]!] : found; // one refresh: flat
   const width = 96;
   const height = 24;
-  const low = Math.min(...sizes);
-  const high = Math.max(...sizes);
+  let low = sizes[0]!;
+  let high = sizes[0]!;
+  for (const s of sizes) {
+    if (s < low) low = s;
+    if (s > high) high = s;
+  }
   const span = high - low || 1;
   const points = sizes.map((s, i) => `${(i / (sizes.length - 1)) * width},`
     + `${height - 2 - ((s - low) / span) * (height - 4)}`).join(' ');
@@ -77,6 +94,8 @@ export function SegmentsPage() {
   const navigate = useNavigate();
   const list = useGet<Segment[]>(segmentsPath(project.name));
   const [busy, setBusy] = useState<number | null>(null);
+  // Refreshes made here, by segment: its sparkline is read again after each.
+  const [versions, setVersions] = useState<Record<number, number>>({});
   const writer = can.writeInsights(project.role);
   const base = `/p/${encodeURIComponent(project.name)}`;
 
@@ -86,6 +105,7 @@ export function SegmentsPage() {
       const record = await refreshNow(project.name, id);
       if (record.status === 'failed') message.error(record.error ?? t('segments.status.failed'));
       else message.success(t('segments.refreshed', { n: fmt.number(record.size ?? 0, 0) }));
+      setVersions((current) => ({ ...current, [id]: (current[id] ?? 0) + 1 }));
       list.reload();
     } catch (exc) {
       message.error(exc instanceof Error ? exc.message : String(exc));
@@ -141,7 +161,9 @@ export function SegmentsPage() {
               </span>
             ) },
           { title: t('segments.trend'), key: 'trend',
-            render: (_: unknown, row) => <Sparkline project={project.name} id={row.id} /> },
+            render: (_: unknown, row) => (
+              <Sparkline project={project.name} id={row.id} version={versions[row.id] ?? 0} />
+            ) },
           { title: t('segments.lastRefresh'), key: 'refresh',
             render: (_: unknown, row) => (
               <Space>
@@ -170,24 +192,31 @@ export function SegmentsPage() {
   );
 }
 
-/** The live count of the definition being edited, or the server's error naming the field. */
-function LiveCount({ project, tree }: { project: string; tree: GroupDraft }) {
+/** The live count of the definition being edited, or the server's error naming the field. A
+ * saved segment's definition as it was loaded is not previewed (a static list may be too
+ * large to send): its size as of the last refresh shows. */
+function LiveCount({ project, definition, saved }: {
+  project: string; definition: SegmentDefinition | null; saved: Segment | null;
+}) {
   const { t } = useI18n();
   const fmt = useFormat();
-  const definition = useMemo(() => buildDefinition(tree), [tree]);
-  const preview = useLivePreview(project, definition);
+  const unchanged = saved !== null && definition !== null
+    && sameDefinition(definition, saved.definition);
+  const preview = useLivePreview(project, unchanged ? null : definition);
+  const count = unchanged ? saved.size ?? undefined : preview.count;
   return (
     <Card size="small" data-testid="segment-live" style={{ marginBottom: 16 }}>
       <Space align="center" wrap>
-        <Statistic title={t('segments.liveCount')}
-          value={preview.count === undefined ? '—' : fmt.number(preview.count, 0)}
+        <Statistic title={t(unchanged ? 'segments.savedSize' : 'segments.liveCount')}
+          value={count === undefined ? '—' : fmt.number(count, 0)}
           valueRender={(node) => (
             <span data-testid="segment-live-count"
               data-loading={preview.loading ? 'true' : 'false'}>{node}</span>
           )} />
         {preview.loading ? <Spin size="small" data-testid="segment-live-loading" /> : null}
-        {preview.empty ? <Typography.Text type="secondary">{t('segments.addToCount')}</Typography.Text>
-          : null}
+        {preview.empty && !unchanged ? (
+          <Typography.Text type="secondary">{t('segments.addToCount')}</Typography.Text>
+        ) : null}
       </Space>
       {preview.error ? (
         <Alert type="warning" showIcon style={{ marginTop: 8 }} data-testid="segment-live-error"
@@ -206,14 +235,30 @@ interface Fields {
 }
 
 /** `/p/:project/segments/new` and `/p/:project/segments/:id`: the builder, and for a saved
- * segment its size over time, members, export and upload. */
+ * segment its size over time, members, export and upload. A new editor for each segment (one
+ * segment's form never carries over to the next); an id that is not a number: not found. */
 export function SegmentPage() {
+  const { t } = useI18n();
+  const { project } = useProject();
+  const { segmentId } = useParams();
+  if (segmentId !== undefined && !/^\d+$/.test(segmentId)) {
+    return (
+      <div data-testid="segment-not-found">
+        <Result status="404" title={t('app.notFound')}
+          extra={<Link to={`/p/${encodeURIComponent(project.name)}/segments`}>
+            {t('segments.title')}</Link>} />
+      </div>
+    );
+  }
+  const id = segmentId === undefined ? null : Number(segmentId);
+  return <SegmentEditor key={segmentId ?? 'new'} id={id} />;
+}
+
+function SegmentEditor({ id }: { id: number | null }) {
   const { t } = useI18n();
   const { message } = App.useApp();
   const { project } = useProject();
   const navigate = useNavigate();
-  const { segmentId } = useParams();
-  const id = segmentId && /^\d+$/.test(segmentId) ? Number(segmentId) : null;
   const saved = useGet<Segment>(id === null ? null : segmentsPath(project.name, `/${id}`));
   const [fields, setFields] = useState<Fields>(
     { name: '', description: '', refresh_minutes: DEFAULT_MINUTES });
@@ -223,16 +268,18 @@ export function SegmentPage() {
   const [saveError, setSaveError] = useState<unknown>(null);
   const writer = can.writeInsights(project.role);
   const base = `/p/${encodeURIComponent(project.name)}`;
+  const definition = useMemo(() => buildDefinition(tree), [tree]);
+  // The saved segment the form was filled from (null: a new one, or not loaded yet).
+  const loaded = saved.data && saved.data.id === loadedId ? saved.data : null;
 
-  // The saved segment fills the form once; later reloads (a refresh) keep the edits.
-  useEffect(() => {
-    if (saved.data && saved.data.id !== loadedId) {
-      setFields({ name: saved.data.name, description: saved.data.description ?? '',
-        refresh_minutes: saved.data.refresh_minutes });
-      setTree(draftDefinition(saved.data.definition));
-      setLoadedId(saved.data.id);
-    }
-  }, [saved.data, loadedId]);
+  // The saved segment fills the form once; later reloads (a refresh) keep the edits. Filled
+  // while rendering, so the default tree is never shown (nor previewed) for a saved segment.
+  if (saved.data && saved.data.id !== loadedId) {
+    setFields({ name: saved.data.name, description: saved.data.description ?? '',
+      refresh_minutes: saved.data.refresh_minutes });
+    setTree(draftDefinition(saved.data.definition));
+    setLoadedId(saved.data.id);
+  }
 
   if (id !== null && saved.loading && !saved.data) return <Loading />;
   if (id !== null && saved.error && !saved.data) {
@@ -240,12 +287,18 @@ export function SegmentPage() {
   }
 
   const save = async () => {
-    setSaving(true);
     setSaveError(null);
-    const definition = buildDefinition(tree);
+    if (!definition) {
+      // Nothing to save as the definition: saving would keep the old one and say saved.
+      message.error(t('segments.needCondition'));
+      return;
+    }
+    setSaving(true);
     const body: SegmentInput = { name: fields.name, description: fields.description,
       refresh_minutes: fields.refresh_minutes };
-    if (definition) body.definition = definition;
+    // An unchanged definition stays out of the body: a static list can be larger than the
+    // server takes in a request.
+    if (!loaded || !sameDefinition(definition, loaded.definition)) body.definition = definition;
     try {
       if (id === null) {
         const created = await api.post<Segment>(segmentsPath(project.name), body);
@@ -306,11 +359,12 @@ export function SegmentPage() {
       <Row gutter={16}>
         <Col xs={24} lg={18}>
           <Card size="small" title={t('segments.conditions')} style={{ marginBottom: 16 }}>
-            <TreeEditor value={tree} onChange={setTree} selfId={id} />
+            <TreeEditor value={tree} onChange={setTree} selfId={id}
+              onUpload={id !== null && writer && saved.data ? chooseCsv : undefined} />
           </Card>
         </Col>
         <Col xs={24} lg={6}>
-          <LiveCount project={project.name} tree={tree} />
+          <LiveCount project={project.name} definition={definition} saved={loaded} />
         </Col>
       </Row>
       {id !== null && saved.data ? (
@@ -462,7 +516,8 @@ function SegmentDetail({ segment, writer, onChanged }: {
         </Space>
       </Card>
       {writer ? (
-        <Card size="small" title={t('segments.staticList')} style={{ marginBottom: 16 }}>
+        <Card size="small" title={t('segments.staticList')} style={{ marginBottom: 16 }}
+          id={STATIC_CARD}>
           <Typography.Paragraph type="secondary">{t('segments.staticHint')}</Typography.Paragraph>
           <Upload accept=".csv,text/csv,text/plain" showUploadList={false}
             beforeUpload={(file) => { void sendCsv(file); return false; }}>
@@ -475,8 +530,8 @@ function SegmentDetail({ segment, writer, onChanged }: {
             {upload ? (
               <Alert type={upload.unknown.length ? 'warning' : 'success'} showIcon
                 data-testid="segment-upload-result"
-                message={t('segments.uploaded', { persons: upload.persons,
-                  unknown: upload.unknown.length })}
+                message={t('segments.uploaded', { persons: fmt.number(upload.persons, 0),
+                  unknown: fmt.number(upload.unknown.length, 0) })}
                 description={upload.unknown.length ? upload.unknown.slice(0, 20)
                   .map((u) => t('segments.unknownLine', { line: u.line, id: u.id })).join('; ')
                   : undefined} />

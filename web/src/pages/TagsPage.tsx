@@ -123,6 +123,7 @@ function BulkBySegment({ tag, onClose, onDone }: {
   tag: UserTag | null; onClose: () => void; onDone: () => void;
 }) {
   const { t } = useI18n();
+  const fmt = useFormat();
   const { message } = App.useApp();
   const { project } = useProject();
   const segments = useSegments(project.name, tag !== null);
@@ -139,8 +140,8 @@ function BulkBySegment({ tag, onClose, onDone }: {
       const answer = await api.post<{ added?: number; removed?: number }>(
         projectPath(project.name, `/tags/${tag.id}/segment`), { segment_id: segment, action });
       message.success(action === 'add'
-        ? t('tags.bulkAdded', { n: answer.added ?? 0 })
-        : t('tags.bulkRemoved', { n: answer.removed ?? 0 }));
+        ? t('tags.bulkAdded', { n: fmt.number(answer.added ?? 0, 0) })
+        : t('tags.bulkRemoved', { n: fmt.number(answer.removed ?? 0, 0) }));
       onDone();
       onClose();
     } catch (exc) {

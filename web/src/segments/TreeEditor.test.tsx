@@ -8,7 +8,7 @@ import { ProjectContext } from '../auth/project';
 import { I18nProvider } from '../i18n';
 import { TreeEditor } from './TreeEditor';
 import { buildDefinition, defaultTree, draftDefinition } from './tree';
-import type { GroupDraft } from './tree';
+import type { ConditionDraft, GroupDraft } from './tree';
 
 configure({ asyncUtilTimeout: 8000 });
 
@@ -158,4 +158,60 @@ describe('definitions and drafts', () => {
     expect(buildDefinition(tree)).toEqual({ and: [not] });
     expect(buildDefinition({ ...tree, children: [] })).toBeNull();
   }, 30_000);
+
+  it('round-trips a funnel condition with step filters, labels, exclusions and shared filters',
+    () => {
+      const funnel: SegmentDefinition = { kind: 'funnel', funnel: { kind: 'funnel',
+        steps: [
+          { event: 'view_item', label: 'Viewed',
+            filters: [{ key: 'price', type: 'event', operator: 'gt', value: 10 }] },
+          { event: 'add_to_cart' },
+          { event: 'order_completed', filters: [{ key: 'amount', type: 'event', operator: 'gte',
+            value: 100 }] },
+        ],
+        exclusions: [{ event: 'refund', from_step: 1, to_step: 2,
+          filters: [{ key: 'reason', type: 'event', operator: 'eq', value: 'fraud' }] }],
+        filters: [{ key: '$os', type: 'event', operator: 'eq', value: 'iOS' }],
+        date_range: { last_days: 30 } }, step: 2 };
+      const saved: SegmentDefinition = { and: [funnel, { not: funnel }] };
+      // Opened and saved untouched: exactly what was loaded (no window or mode added).
+      expect(buildDefinition(draftDefinition(saved))).toEqual(saved);
+
+      // Edited: only the edited fields change; step filters, labels, exclusions stay.
+      const tree = draftDefinition(funnel);
+      const draft = tree.children[0] as ConditionDraft;
+      const edited = { ...draft, funnel: { ...draft.funnel, status: 'dropped' as const,
+        mode: 'strict' as const } };
+      expect(buildDefinition({ ...tree, children: [edited] })).toEqual({ and: [{
+        ...funnel, status: 'dropped',
+        funnel: { ...funnel.funnel, mode: 'strict', window: { value: 14, unit: 'day' } } }] });
+    }, 30_000);
+
+  it('keeps a step\'s filters with it when an earlier step is removed on screen', async () => {
+    renderTree(draftDefinition({ kind: 'funnel', funnel: { kind: 'funnel',
+      steps: [{ event: 'view_item' }, { event: 'add_to_cart', label: 'Cart' },
+        { event: 'order_completed',
+          filters: [{ key: 'amount', type: 'event', operator: 'gt', value: 5 }] }],
+      exclusions: [{ event: 'refund', from_step: 0, to_step: 1 }],
+      date_range: { last_days: 7 }, window: { value: 1, unit: 'day' }, mode: 'ordered' },
+    step: 1 }));
+    const row = screen.getByTestId('tree-0-funnel-step-0').closest('.ant-space') as HTMLElement;
+    fireEvent.click(within(row).getByRole('button', { name: 'Remove' }));
+    await waitFor(() => expect(definition()).toEqual({ and: [{ kind: 'funnel',
+      funnel: { kind: 'funnel',
+        steps: [{ event: 'add_to_cart', label: 'Cart' }, { event: 'order_completed',
+          filters: [{ key: 'amount', type: 'event', operator: 'gt', value: 5 }] }],
+        exclusions: [{ event: 'refund', from_step: 0, to_step: 1 }],
+        date_range: { last_days: 7 }, window: { value: 1, unit: 'day' }, mode: 'ordered' },
+      step: 1, status: 'converted' }] }));
+  }, 30_000);
+
+  it('counts "performed" at least once when the count box is cleared', () => {
+    const tree = defaultTree();
+    const cleared = { ...(tree.children[0] as ConditionDraft), event: 'order_completed',
+      count: null };
+    expect(buildDefinition({ ...tree, children: [cleared] })).toEqual({ and: [{
+      kind: 'performed', event: 'order_completed', operator: 'gte', count: 1,
+      window: { last_days: 30 } }] });
+  });
 });

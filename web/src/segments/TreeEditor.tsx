@@ -1,5 +1,8 @@
-import { Button, Card, Checkbox, Input, InputNumber, Select, Space, Tag } from 'antd';
-import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
+import {
+  Button, Card, Checkbox, Input, InputNumber, Select, Space, Tag, Typography,
+} from 'antd';
+import { DeleteOutlined, PlusOutlined, UploadOutlined } from '@ant-design/icons';
+import { useMemo, useState } from 'react';
 import type { Compare, ConditionKind, SegmentMath } from '../api/segments';
 import { useSegmentChoices } from '../api/segments';
 import type { DateRange, FunnelMode, WindowUnit } from '../api/types';
@@ -7,17 +10,21 @@ import { useProject } from '../auth/project';
 import { DateRangeSelect } from '../components/DateRangeSelect';
 import { EventSelect } from '../components/EventSelect';
 import { FiltersEditor, PropertyKeyInput, ValueInput } from '../components/FiltersEditor';
+import { useFormat } from '../hooks/useFormat';
 import { useI18n } from '../i18n';
 import { LIST_VALUE, OPERATORS } from '../spec/builders';
 import type { Operator } from '../api/types';
 import {
-  COMPARES, CONDITION_KINDS, SEGMENT_MATHS, emptyCondition, emptyGroup,
+  COMPARES, CONDITION_KINDS, SEGMENT_MATHS, emptyCondition, emptyGroup, parseDistinctIds,
+  parseIds,
 } from './tree';
 import type { ConditionDraft, FunnelConditionDraft, GroupDraft, NodeDraft } from './tree';
 
 const EVENT_KINDS: ReadonlySet<ConditionKind> =
   new Set(['performed', 'not_performed', 'first_performed', 'aggregate']);
 const MAX_WIDTH = 50;
+/** A static list longer than this shows as a count, not a text box. */
+export const LARGE_LIST = 1000;
 
 /** All time, or a date range (the analyses' presets and custom dates). */
 function WindowSelect({ value, onChange, required, testId }: {
@@ -56,7 +63,9 @@ function FunnelFields({ value, onChange, testId }: {
             <Button type="text" icon={<DeleteOutlined />} aria-label={t('trends.remove')}
               onClick={() => {
                 const steps = value.steps.filter((_, n) => n !== i);
-                set({ steps, step: Math.min(value.step, steps.length - 1) });
+                set({ steps, step: Math.min(value.step, steps.length - 1),
+                  ...(value.stepExtras
+                    ? { stepExtras: value.stepExtras.filter((_, n) => n !== i) } : {}) });
               }} />
           ) : null}
         </Space>
@@ -64,7 +73,8 @@ function FunnelFields({ value, onChange, testId }: {
       <Space wrap>
         <Button size="small" type="dashed" icon={<PlusOutlined />}
           data-testid={`${testId}-add-step`} disabled={value.steps.length >= 20}
-          onClick={() => set({ steps: [...value.steps, ''] })}>{t('funnel.addStep')}</Button>
+          onClick={() => set({ steps: [...value.steps, ''],
+            ...(value.stepExtras ? { stepExtras: [...value.stepExtras, {}] } : {}) })}>{t('funnel.addStep')}</Button>
         <DateRangeSelect value={value.date_range} testId={`${testId}-range`}
           onChange={(date_range) => set({ date_range })} />
         <Space.Compact>
@@ -94,9 +104,9 @@ function FunnelFields({ value, onChange, testId }: {
   );
 }
 
-function ConditionFields({ draft, set, testId, selfId }: {
+function ConditionFields({ draft, set, testId, selfId, onUpload }: {
   draft: ConditionDraft; set: (patch: Partial<ConditionDraft>) => void; testId: string;
-  selfId?: number | null;
+  selfId?: number | null; onUpload?: () => void;
 }) {
   const { t } = useI18n();
   const { project } = useProject();
@@ -187,18 +197,45 @@ function ConditionFields({ draft, set, testId, selfId }: {
       );
     case 'persons':
     case 'distinct_ids':
-      return (
-        <Input.TextArea rows={draft.kind === 'persons' ? 2 : 4} style={{ maxWidth: 520 }}
-          value={draft.ids} data-testid={`${testId}-ids`}
-          placeholder={t(draft.kind === 'persons' ? 'segments.idsHint' : 'segments.distinctIdsHint')}
-          onChange={(e) => set({ ids: e.target.value })} />
-      );
+      return <IdsField draft={draft} set={set} testId={testId} onUpload={onUpload} />;
   }
 }
 
-function NodeEditor({ node, onChange, onRemove, testId, depth, selfId }: {
+/** A static list: a text box while it is short; past LARGE_LIST ids, how many there are (the
+ * box would be slow and the list is replaced by uploading a CSV), with the box on request. */
+function IdsField({ draft, set, testId, onUpload }: {
+  draft: ConditionDraft; set: (patch: Partial<ConditionDraft>) => void; testId: string;
+  onUpload?: () => void;
+}) {
+  const { t } = useI18n();
+  const fmt = useFormat();
+  const [asText, setAsText] = useState(false);
+  const count = useMemo(() => (draft.kind === 'persons' ? parseIds(draft.ids)
+    : parseDistinctIds(draft.ids)).length, [draft.kind, draft.ids]);
+  if (count > LARGE_LIST && !asText) {
+    return (
+      <Space wrap data-testid={`${testId}-ids-summary`}>
+        <Typography.Text>{t('segments.largeList', { n: fmt.number(count, 0) })}</Typography.Text>
+        {onUpload ? (
+          <Button size="small" icon={<UploadOutlined />} data-testid={`${testId}-ids-upload`}
+            onClick={onUpload}>{t('segments.replaceByUpload')}</Button>
+        ) : null}
+        <Button size="small" type="link" data-testid={`${testId}-ids-edit`}
+          onClick={() => setAsText(true)}>{t('segments.editAsText')}</Button>
+      </Space>
+    );
+  }
+  return (
+    <Input.TextArea rows={draft.kind === 'persons' ? 2 : 4} style={{ maxWidth: 520 }}
+      value={draft.ids} data-testid={`${testId}-ids`}
+      placeholder={t(draft.kind === 'persons' ? 'segments.idsHint' : 'segments.distinctIdsHint')}
+      onChange={(e) => set({ ids: e.target.value })} />
+  );
+}
+
+function NodeEditor({ node, onChange, onRemove, testId, depth, selfId, onUpload }: {
   node: NodeDraft; onChange: (node: NodeDraft) => void; onRemove?: () => void; testId: string;
-  depth: number; selfId?: number | null;
+  depth: number; selfId?: number | null; onUpload?: () => void;
 }) {
   const { t } = useI18n();
   const negate = (
@@ -224,7 +261,8 @@ function NodeEditor({ node, onChange, onRemove, testId, depth, selfId }: {
           {negate}
           {remove}
         </Space>
-        <div><ConditionFields draft={node} set={set} testId={testId} selfId={selfId} /></div>
+        <div><ConditionFields draft={node} set={set} testId={testId} selfId={selfId}
+          onUpload={onUpload} /></div>
       </Card>
     );
   }
@@ -244,7 +282,7 @@ function NodeEditor({ node, onChange, onRemove, testId, depth, selfId }: {
       </Space>
       {group.children.map((child, i) => (
         <NodeEditor key={i} node={child} testId={`${testId}-${i}`} depth={depth + 1}
-          selfId={selfId}
+          selfId={selfId} onUpload={onUpload}
           onChange={(next) => setChild(i, next)}
           onRemove={() => onChange({ ...group, children: group.children.filter((_, n) => n !== i) })} />
       ))}
@@ -263,11 +301,12 @@ function NodeEditor({ node, onChange, onRemove, testId, depth, selfId }: {
   );
 }
 
-/** The boolean tree of a segment's definition: and / or groups, each node negatable. */
-export function TreeEditor({ value, onChange, testId = 'tree', selfId }: {
+/** The boolean tree of a segment's definition: and / or groups, each node negatable.
+ * `onUpload`: replace a long static list by uploading a CSV (a saved segment's). */
+export function TreeEditor({ value, onChange, testId = 'tree', selfId, onUpload }: {
   value: GroupDraft; onChange: (tree: GroupDraft) => void; testId?: string;
-  selfId?: number | null;
+  selfId?: number | null; onUpload?: () => void;
 }) {
-  return <NodeEditor node={value} testId={testId} depth={0} selfId={selfId}
+  return <NodeEditor node={value} testId={testId} depth={0} selfId={selfId} onUpload={onUpload}
     onChange={(node) => onChange(node as GroupDraft)} />;
 }

@@ -5,7 +5,9 @@
 import type {
   Compare, ConditionKind, SegmentCondition, SegmentDefinition, SegmentMath,
 } from '../api/segments';
-import type { DateRange, FunnelMode, PropertyFilter, WindowUnit } from '../api/types';
+import type {
+  DateRange, FunnelMode, FunnelStep, FunnelSpec, PropertyFilter, WindowUnit,
+} from '../api/types';
 import { buildFilters, draftFilters } from '../spec/builders';
 import type { FilterDraft } from '../spec/builders';
 
@@ -23,6 +25,12 @@ export interface FunnelConditionDraft {
   date_range: DateRange;
   step: number;
   status: 'converted' | 'dropped';
+  /** What each step carries beside its event (filters, label), as loaded; kept in step with
+   * `steps` when one is added or removed, and merged back on build. */
+  stepExtras?: Omit<FunnelStep, 'event'>[];
+  /** The funnel as loaded (exclusions, shared filters, ...): what the form does not edit goes
+   * back as it came. */
+  original?: Omit<FunnelSpec, 'breakdown' | 'persons'>;
 }
 
 /** One condition's fields as the form holds them (every kind's, so switching kinds keeps what
@@ -43,6 +51,9 @@ export interface ConditionDraft {
   funnel: FunnelConditionDraft;
   segment: number | null;
   ids: string;
+  /** The condition as loaded, and what the draft built then: while the draft still builds
+   * the same, the loaded condition goes back exactly as it came. */
+  origin?: { condition: SegmentCondition; built: SegmentCondition };
 }
 
 export interface GroupDraft {
@@ -94,7 +105,45 @@ function windowPart(window: DateRange | null): { window?: DateRange } {
   return window ? { window } : {};
 }
 
+/** Whether two JSON values are the same (objects compared key by key, in any order). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left).filter((k) => left[k] !== undefined);
+  if (keys.length !== Object.keys(right).filter((k) => right[k] !== undefined).length) {
+    return false;
+  }
+  return keys.every((k) => Object.prototype.hasOwnProperty.call(right, k)
+    && sameJson(left[k], right[k]));
+}
+
+/** Whether two definitions are the same: as sameJson, an "and" or "or" of one node read as
+ * that node (the editor puts a saved bare condition under an "and" group). */
+export function sameDefinition(a: SegmentDefinition | null | undefined,
+                               b: SegmentDefinition | null | undefined): boolean {
+  const bare = (d: SegmentDefinition | null | undefined): SegmentDefinition | null | undefined => {
+    if (d && 'and' in d && d.and.length === 1) return bare(d.and[0]);
+    if (d && 'or' in d && d.or.length === 1) return bare(d.or[0]);
+    return d;
+  };
+  return sameJson(bare(a), bare(b));
+}
+
 export function buildCondition(draft: ConditionDraft): SegmentCondition {
+  const built = buildFresh(draft);
+  const origin = draft.origin;
+  return origin && sameJson(built, origin.built) ? origin.condition : built;
+}
+
+function buildFresh(draft: ConditionDraft): SegmentCondition {
   switch (draft.kind) {
     case 'person': {
       const [built] = buildFilters([{ ...draft.person, type: 'person' }]);
@@ -106,7 +155,7 @@ export function buildCondition(draft: ConditionDraft): SegmentCondition {
     }
     case 'performed':
       return { kind: 'performed', ...eventPart(draft), operator: draft.operator,
-        count: draft.count ?? 0, ...windowPart(draft.window) };
+        count: draft.count ?? 1, ...windowPart(draft.window) };
     case 'not_performed':
       return { kind: 'not_performed', ...eventPart(draft), ...windowPart(draft.window) };
     case 'first_performed':
@@ -122,7 +171,8 @@ export function buildCondition(draft: ConditionDraft): SegmentCondition {
       const f = draft.funnel;
       return {
         kind: 'funnel',
-        funnel: { kind: 'funnel', steps: f.steps.map((event) => ({ event: event.trim() })),
+        funnel: { ...f.original, kind: 'funnel',
+          steps: f.steps.map((event, i) => ({ ...f.stepExtras?.[i], event: event.trim() })),
           date_range: f.date_range, window: f.window, mode: f.mode },
         step: f.step, status: f.status,
       };
@@ -151,6 +201,11 @@ export function buildDefinition(node: NodeDraft): SegmentDefinition | null {
 }
 
 function conditionDraft(c: SegmentCondition, negate: boolean): ConditionDraft {
+  const draft = freshDraft(c, negate);
+  return { ...draft, origin: { condition: c, built: buildFresh(draft) } };
+}
+
+function freshDraft(c: SegmentCondition, negate: boolean): ConditionDraft {
   const base = { ...emptyCondition(c.kind), negate };
   switch (c.kind) {
     case 'person': {
@@ -172,6 +227,8 @@ function conditionDraft(c: SegmentCondition, negate: boolean): ConditionDraft {
     case 'funnel':
       return { ...base, funnel: {
         steps: c.funnel.steps.map((s) => s.event),
+        stepExtras: c.funnel.steps.map(({ event: _event, ...extra }) => extra),
+        original: c.funnel,
         window: { value: c.funnel.window?.value ?? 14, unit: c.funnel.window?.unit ?? 'day' },
         mode: c.funnel.mode ?? 'ordered', date_range: c.funnel.date_range,
         step: c.step, status: c.status ?? 'converted' } };

@@ -1,37 +1,50 @@
 import { useEffect, useMemo, useState } from 'react';
-import { usePost } from '../api/hooks';
+import { api, ApiError } from '../api/client';
 import { segmentsPath } from '../api/segments';
 import type { SegmentDefinition, SegmentPreview } from '../api/segments';
 
 export const PREVIEW_DELAY_MS = 400;
 
+interface Answer {
+  /** The definition (as JSON text) this answer is for. */
+  key: string;
+  data?: SegmentPreview;
+  error?: ApiError;
+}
+
 /** The members a definition would have now (POST segments/preview), asked again once the
- * edits pause for PREVIEW_DELAY_MS; an answer to an older definition is dropped. `loading`
- * holds from the edit on, so a count on screen is never taken for the new definition's. */
+ * edits pause for PREVIEW_DELAY_MS. An answer is kept with the definition it answered and
+ * shown only while that is the definition on screen; an answer to a definition edited away
+ * since is dropped, so a count or error is never taken for the current definition's. No
+ * definition (null): no count and no error. */
 export function useLivePreview(project: string, definition: SegmentDefinition | null) {
-  const preview = usePost<{ definition: SegmentDefinition }, SegmentPreview>(
-    segmentsPath(project, '/preview'));
+  const path = segmentsPath(project, '/preview');
   const key = useMemo(() => (definition ? JSON.stringify(definition) : null), [definition]);
-  const [answered, setAnswered] = useState<string | null>(null);
-  const { run, reset } = preview;
+  const [answer, setAnswer] = useState<Answer | null>(null);
   useEffect(() => {
-    if (key === null) {
-      reset();
-      return;
-    }
+    setAnswer(null); // whatever was answered before is for another definition, or older
+    if (key === null) return;
     let current = true;
+    const controller = new AbortController();
     const timer = window.setTimeout(() => {
-      void run({ definition: JSON.parse(key) as SegmentDefinition }).then(() => {
-        if (current) setAnswered(key);
-      });
+      api.post<SegmentPreview>(path, { definition: JSON.parse(key) as SegmentDefinition },
+        controller.signal).then(
+        (data) => { if (current) setAnswer({ key, data }); },
+        (exc: unknown) => {
+          if (current) {
+            setAnswer({ key, error: exc instanceof ApiError ? exc
+              : new ApiError(0, 'error', String(exc)) });
+          }
+        },
+      );
     }, PREVIEW_DELAY_MS);
     return () => {
       current = false;
       window.clearTimeout(timer);
+      controller.abort();
     };
-  }, [key, run, reset]);
-  const loading = key !== null && (key !== answered || preview.loading);
-  return { count: loading ? undefined : preview.data?.count,
-    seconds: preview.data?.seconds, error: loading ? null : preview.error, loading,
-    empty: key === null };
+  }, [key, path]);
+  const shown = key !== null && answer?.key === key ? answer : null;
+  return { count: shown?.data?.count, seconds: shown?.data?.seconds,
+    error: shown?.error ?? null, loading: key !== null && shown === null, empty: key === null };
 }
