@@ -1,10 +1,6 @@
-import { configure, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { configure, fireEvent, screen } from '@testing-library/react';
 import { useState } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryRouter } from 'react-router-dom';
-import type { ProjectSummary } from '../api/types';
-import { ProjectContext } from '../auth/project';
-import { I18nProvider } from '../i18n';
 import { translate } from '../i18n/dict';
 import type { MessageKey } from '../i18n';
 import { breakdownLabel } from '../results/labels';
@@ -12,13 +8,11 @@ import { buildBreakdown, buildFilters, emptyFilter } from '../spec/builders';
 import type { BreakdownDraft, FilterDraft } from '../spec/builders';
 import { BreakdownEditor } from './BreakdownEditor';
 import { FiltersEditor } from './FiltersEditor';
+import { chooseOption, renderInProject, testProject } from '../test-utils';
 
 configure({ asyncUtilTimeout: 8000 });
 
-const project: ProjectSummary = {
-  name: 'shop', timezone: 'Asia/Shanghai', role: 'analyst', currency: 'CNY',
-  order_event: 'order_completed', revenue_property: 'amount',
-};
+const project = testProject({ order_event: 'order_completed' });
 
 let tags: 'some' | 'missing';
 
@@ -51,56 +45,38 @@ function Filters() {
 }
 
 function renderFilters() {
-  render(
-    <I18nProvider lang="en">
-      <ProjectContext.Provider value={{ project, projects: [project], reloadProjects: () => {} }}>
-        <MemoryRouter><Filters /></MemoryRouter>
-      </ProjectContext.Provider>
-    </I18nProvider>,
-  );
+  renderInProject(<Filters />, { project });
 }
 
 const json = (id: string) => JSON.parse(screen.getByTestId(id).textContent ?? 'null') as unknown;
 
-async function choose(testId: string, label: string) {
-  const select = screen.getByTestId(testId);
-  fireEvent.mouseDown(select.querySelector('.ant-select-selector') ?? select);
-  const options = await waitFor(() => {
-    const found = document.querySelectorAll(
-      `.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option[title="${label}"]`);
-    expect(found.length).toBeGreaterThan(0);
-    return found;
-  });
-  fireEvent.click(options[options.length - 1]!);
-}
-
 describe('segments and tags in the filters and the breakdown', () => {
   it('map "in" / "not in" a saved segment or tag to is_set / is_not_set on its id', async () => {
     renderFilters();
-    await choose('filters-type-0', 'Segment');
+    await chooseOption('filters-type-0', 'Segment');
     expect(json('filters-json')).toEqual([]); // no segment chosen yet: left out
-    await choose('filters-key-0', 'Buyers');
+    await chooseOption('filters-key-0', 'Buyers');
     expect(json('filters-json')).toEqual([{ key: '12', type: 'segment', operator: 'is_set' }]);
-    await choose('filters-op-0', 'not in');
+    await chooseOption('filters-op-0', 'not in');
     expect(json('filters-json')).toEqual([{ key: '12', type: 'segment', operator: 'is_not_set' }]);
 
-    await choose('filters-type-0', 'Tag');
-    await choose('filters-key-0', 'VIP');
+    await chooseOption('filters-type-0', 'Tag');
+    await chooseOption('filters-key-0', 'VIP');
     expect(json('filters-json')).toEqual([{ key: '5', type: 'tag', operator: 'is_set' }]);
 
     // Back to a property: no id, and an operator that takes a value again.
-    await choose('filters-type-0', 'Person property');
+    await chooseOption('filters-type-0', 'Person property');
     expect(screen.getByTestId('filters-value-0')).toBeInTheDocument();
 
-    await choose('breakdown-type', 'Segment');
-    await choose('breakdown-key', 'Buyers');
+    await chooseOption('breakdown-type', 'Segment');
+    await chooseOption('breakdown-key', 'Buyers');
     expect(json('breakdown-json')).toMatchObject({ key: '12', type: 'segment' });
   }, 30_000);
 
   it('offer no tags, without an error, while the server has no tags API', async () => {
     tags = 'missing';
     renderFilters();
-    await choose('filters-type-0', 'Tag');
+    await chooseOption('filters-type-0', 'Tag');
     const select = screen.getByTestId('filters-key-0');
     fireEvent.mouseDown(select.querySelector('.ant-select-selector') ?? select);
     expect(await screen.findByText('No tags yet')).toBeInTheDocument();

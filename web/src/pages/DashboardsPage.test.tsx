@@ -1,14 +1,12 @@
 import {
-  act, configure, fireEvent, render, screen, waitFor, within,
+  act, configure, fireEvent, screen, waitFor, within,
 } from '@testing-library/react';
-import { App as AntApp } from 'antd';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryRouter, Route, Routes } from 'react-router-dom';
-import type { Dashboard, DateRange, Insight, ProjectSummary, Role, TrendsSpec } from '../api/types';
-import { ProjectContext } from '../auth/project';
-import { I18nProvider } from '../i18n';
+import { Route, Routes } from 'react-router-dom';
+import type { Dashboard, DateRange, Insight, Role, TrendsSpec } from '../api/types';
 import { compactTiles, DashboardPage, moveTile, resizeTile, savedTiles } from './DashboardsPage';
 import type { BoardTile } from './DashboardsPage';
+import { renderInProject, testProject } from '../test-utils';
 
 // A board's first render styles all of Ant Design's components: slow on a busy machine.
 configure({ asyncUtilTimeout: 8000 });
@@ -86,23 +84,11 @@ afterEach(() => {
 
 function open(role: Role, saved: DateRange | null) {
   served = board(saved);
-  const project: ProjectSummary = {
-    name: 'shop', timezone: 'Asia/Shanghai', role, currency: 'CNY',
-    order_event: 'order_paid', revenue_property: 'amount',
-  };
-  render(
-    <I18nProvider lang="en">
-      <AntApp>
-        <ProjectContext.Provider value={{ project, projects: [project], reloadProjects: () => {} }}>
-          <MemoryRouter initialEntries={['/p/shop/dashboards/5']}
-            future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
-            <Routes>
-              <Route path="/p/:project/dashboards/:id" element={<DashboardPage />} />
-            </Routes>
-          </MemoryRouter>
-        </ProjectContext.Provider>
-      </AntApp>
-    </I18nProvider>,
+  renderInProject(
+    <Routes>
+      <Route path="/p/:project/dashboards/:id" element={<DashboardPage />} />
+    </Routes>,
+    { path: '/p/shop/dashboards/5', project: testProject({ role }) },
   );
 }
 

@@ -1,13 +1,11 @@
-import { configure, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { App as AntApp } from 'antd';
+import { configure, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryRouter, Route, Routes } from 'react-router-dom';
-import type { ProjectSummary, Role } from '../api/types';
-import { ProjectContext } from '../auth/project';
-import { I18nProvider } from '../i18n';
+import { Route, Routes } from 'react-router-dom';
+import type { Role } from '../api/types';
 import type { Lang } from '../i18n';
 import { LayersPage } from './LayersPage';
 import { TagsPage } from './TagsPage';
+import { renderInProject, testProject } from '../test-utils';
 
 configure({ asyncUtilTimeout: 8000 });
 
@@ -73,22 +71,8 @@ afterEach(() => {
 
 function open(screenElement: React.ReactElement, path: string, role: Role = 'analyst',
               lang: Lang = 'en') {
-  const project: ProjectSummary = {
-    name: 'shop', timezone: 'Asia/Shanghai', role, currency: 'CNY',
-    order_event: 'order_paid', revenue_property: 'amount',
-  };
-  render(
-    <I18nProvider lang={lang}>
-      <AntApp>
-        <ProjectContext.Provider value={{ project, projects: [project], reloadProjects: () => {} }}>
-          <MemoryRouter initialEntries={[path]}
-            future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
-            <Routes><Route path="/p/:project/*" element={screenElement} /></Routes>
-          </MemoryRouter>
-        </ProjectContext.Provider>
-      </AntApp>
-    </I18nProvider>,
-  );
+  renderInProject(<Routes><Route path="/p/:project/*" element={screenElement} /></Routes>,
+    { path, project: testProject({ role }), lang });
 }
 
 describe('the layers screen', { timeout: 20_000 }, () => {

@@ -1,11 +1,9 @@
-import { configure, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { App as AntApp } from 'antd';
+import { configure, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryRouter, Route, Routes } from 'react-router-dom';
+import { Route, Routes } from 'react-router-dom';
 import type { PersonProfile, ProjectSummary } from '../api/types';
-import { ProjectContext } from '../auth/project';
-import { I18nProvider } from '../i18n';
 import { computedOf, PersonProfilePage } from './PersonsPage';
+import { renderInProject, testProject } from '../test-utils';
 
 configure({ asyncUtilTimeout: 8000 });
 
@@ -67,23 +65,11 @@ afterEach(() => {
 });
 
 function open(role: ProjectSummary['role'] = 'analyst') {
-  const project: ProjectSummary = {
-    name: 'shop', timezone: 'Asia/Shanghai', role, currency: 'CNY',
-    order_event: 'order_paid', revenue_property: 'amount',
-  };
-  render(
-    <I18nProvider lang="en">
-      <AntApp>
-        <ProjectContext.Provider value={{ project, projects: [project], reloadProjects: () => {} }}>
-          <MemoryRouter initialEntries={['/p/shop/persons/7']}
-            future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
-            <Routes>
-              <Route path="/p/:project/persons/:personId" element={<PersonProfilePage />} />
-            </Routes>
-          </MemoryRouter>
-        </ProjectContext.Provider>
-      </AntApp>
-    </I18nProvider>,
+  renderInProject(
+    <Routes>
+      <Route path="/p/:project/persons/:personId" element={<PersonProfilePage />} />
+    </Routes>,
+    { path: '/p/shop/persons/7', project: testProject({ role }) },
   );
 }
 

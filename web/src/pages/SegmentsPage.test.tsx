@@ -1,12 +1,9 @@
-import { configure, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { App as AntApp } from 'antd';
+import { configure, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryRouter, Route, Routes, useNavigate } from 'react-router-dom';
+import { Route, Routes, useNavigate } from 'react-router-dom';
 import type { Segment, SegmentDefinition } from '../api/segments';
-import type { ProjectSummary } from '../api/types';
-import { ProjectContext } from '../auth/project';
-import { I18nProvider } from '../i18n';
 import { SegmentPage, SegmentsPage } from './SegmentsPage';
+import { renderInProject, testProject } from '../test-utils';
 
 configure({ asyncUtilTimeout: 8000 });
 
@@ -75,26 +72,16 @@ function GoNew() {
 }
 
 function open(path: string) {
-  const project: ProjectSummary = {
-    name: 'shop', timezone: 'Asia/Shanghai', role: 'analyst', currency: 'CNY',
-    order_event: 'order_completed', revenue_property: 'amount',
-  };
-  render(
-    <I18nProvider lang="en">
-      <AntApp>
-        <ProjectContext.Provider value={{ project, projects: [project], reloadProjects: () => {} }}>
-          <MemoryRouter initialEntries={[path]}
-            future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
-            <GoNew />
-            <Routes>
-              <Route path="/p/:project/segments" element={<SegmentsPage />} />
-              <Route path="/p/:project/segments/new" element={<SegmentPage />} />
-              <Route path="/p/:project/segments/:segmentId" element={<SegmentPage />} />
-            </Routes>
-          </MemoryRouter>
-        </ProjectContext.Provider>
-      </AntApp>
-    </I18nProvider>,
+  renderInProject(
+    <>
+      <GoNew />
+      <Routes>
+        <Route path="/p/:project/segments" element={<SegmentsPage />} />
+        <Route path="/p/:project/segments/new" element={<SegmentPage />} />
+        <Route path="/p/:project/segments/:segmentId" element={<SegmentPage />} />
+      </Routes>
+    </>,
+    { path, project: testProject({ order_event: 'order_completed' }) },
   );
 }
 

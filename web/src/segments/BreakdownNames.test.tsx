@@ -1,12 +1,10 @@
-import { configure, render, screen, waitFor } from '@testing-library/react';
-import { App as AntApp } from 'antd';
+import { configure, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryRouter, Route, Routes } from 'react-router-dom';
-import type { Dashboard, Insight, ProjectSummary, TrendsResult, TrendsSpec } from '../api/types';
-import { ProjectContext } from '../auth/project';
-import { I18nProvider } from '../i18n';
+import { Route, Routes } from 'react-router-dom';
+import type { Dashboard, Insight, TrendsResult, TrendsSpec } from '../api/types';
 import { DashboardPage } from '../pages/DashboardsPage';
 import { InsightPage } from '../pages/InsightsPage';
+import { renderInProject, testProject } from '../test-utils';
 
 configure({ asyncUtilTimeout: 8000 });
 
@@ -59,24 +57,12 @@ afterEach(() => {
 });
 
 function open(path: string) {
-  const project: ProjectSummary = {
-    name: 'shop', timezone: 'Asia/Shanghai', role: 'viewer', currency: 'CNY',
-    order_event: 'order_paid', revenue_property: 'amount',
-  };
-  render(
-    <I18nProvider lang="en">
-      <AntApp>
-        <ProjectContext.Provider value={{ project, projects: [project], reloadProjects: () => {} }}>
-          <MemoryRouter initialEntries={[path]}
-            future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
-            <Routes>
-              <Route path="/p/:project/dashboards/:id" element={<DashboardPage />} />
-              <Route path="/p/:project/insights/:id" element={<InsightPage />} />
-            </Routes>
-          </MemoryRouter>
-        </ProjectContext.Provider>
-      </AntApp>
-    </I18nProvider>,
+  renderInProject(
+    <Routes>
+      <Route path="/p/:project/dashboards/:id" element={<DashboardPage />} />
+      <Route path="/p/:project/insights/:id" element={<InsightPage />} />
+    </Routes>,
+    { path, project: testProject({ role: 'viewer' }) },
   );
 }
 

@@ -1,21 +1,15 @@
-import { configure, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { configure, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { useState } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryRouter } from 'react-router-dom';
 import type { SegmentDefinition } from '../api/segments';
-import type { ProjectSummary } from '../api/types';
-import { ProjectContext } from '../auth/project';
-import { I18nProvider } from '../i18n';
 import { TreeEditor } from './TreeEditor';
 import { buildDefinition, defaultTree, draftDefinition } from './tree';
 import type { ConditionDraft, GroupDraft } from './tree';
+import { chooseOption, renderInProject, testProject } from '../test-utils';
 
 configure({ asyncUtilTimeout: 8000 });
 
-const project: ProjectSummary = {
-  name: 'shop', timezone: 'Asia/Shanghai', role: 'analyst', currency: 'CNY',
-  order_event: 'order_completed', revenue_property: 'amount',
-};
+const project = testProject({ order_event: 'order_completed' });
 
 beforeEach(() => {
   vi.stubGlobal('fetch', vi.fn(async (url: string) => {
@@ -43,35 +37,16 @@ function Harness({ initial }: { initial: GroupDraft }) {
 }
 
 function renderTree(initial: GroupDraft = defaultTree()) {
-  render(
-    <I18nProvider lang="en">
-      <ProjectContext.Provider value={{ project, projects: [project], reloadProjects: () => {} }}>
-        <MemoryRouter><Harness initial={initial} /></MemoryRouter>
-      </ProjectContext.Provider>
-    </I18nProvider>,
-  );
+  renderInProject(<Harness initial={initial} />, { project });
 }
 
 const definition = (): SegmentDefinition =>
   JSON.parse(screen.getByTestId('json').textContent ?? 'null') as SegmentDefinition;
 
-/** Open an Ant Design select and click the option with this label. */
-async function choose(testId: string, label: string) {
-  const select = screen.getByTestId(testId);
-  fireEvent.mouseDown(select.querySelector('.ant-select-selector') ?? select);
-  const options = await waitFor(() => {
-    const found = document.querySelectorAll(
-      `.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option[title="${label}"]`);
-    expect(found.length).toBeGreaterThan(0);
-    return found;
-  });
-  fireEvent.click(options[options.length - 1]!);
-}
-
 describe('the segment tree editor', () => {
   it('builds the definition from what is chosen on screen', async () => {
     renderTree();
-    await choose('tree-0-event', 'order_completed');
+    await chooseOption('tree-0-event', 'order_completed');
     const count = screen.getByTestId('tree-0-count');
     fireEvent.change(count, { target: { value: '2' } });
     fireEvent.blur(count);
@@ -81,12 +56,12 @@ describe('the segment tree editor', () => {
 
     // An "or" group below, its condition switched to "member of a segment", the group negated.
     fireEvent.click(screen.getByTestId('tree-add-group'));
-    await choose('tree-1-0-kind', 'Member of a segment');
-    await choose('tree-1-0-segment', 'Buyers');
+    await chooseOption('tree-1-0-kind', 'Member of a segment');
+    await chooseOption('tree-1-0-segment', 'Buyers');
     expect(screen.queryByTitle('Churned')).toBeNull(); // the segment itself is not offered
     fireEvent.click(screen.getByTestId('tree-1-not'));
-    await choose('tree-1-op', 'Any of (or)'); // already "or": stays
-    await choose('tree-op', 'Any of (or)');
+    await chooseOption('tree-1-op', 'Any of (or)'); // already "or": stays
+    await chooseOption('tree-op', 'Any of (or)');
     await waitFor(() => expect(definition()).toEqual({ or: [
       { kind: 'performed', event: 'order_completed', operator: 'gte', count: 2,
         window: { last_days: 30 } },
@@ -94,7 +69,7 @@ describe('the segment tree editor', () => {
     ] }));
 
     // All time drops the window; removing the first node leaves the group alone.
-    await choose('tree-0-window-mode', 'All time');
+    await chooseOption('tree-0-window-mode', 'All time');
     expect((definition() as { or: SegmentDefinition[] }).or[0]).toEqual(
       { kind: 'performed', event: 'order_completed', operator: 'gte', count: 2 });
     fireEvent.click(screen.getByTestId('tree-0-remove'));
@@ -104,18 +79,18 @@ describe('the segment tree editor', () => {
 
   it('builds an aggregate and a person condition with the analyses operators', async () => {
     renderTree();
-    await choose('tree-0-kind', 'Aggregate of a property');
-    await choose('tree-0-event', 'order_completed');
+    await chooseOption('tree-0-kind', 'Aggregate of a property');
+    await chooseOption('tree-0-event', 'order_completed');
     fireEvent.change(within(screen.getByTestId('tree-0-property')).getByRole('combobox'),
       { target: { value: 'revenue' } });
     const value = screen.getByTestId('tree-0-value');
     fireEvent.change(value, { target: { value: '500' } });
     fireEvent.blur(value);
     fireEvent.click(screen.getByTestId('tree-add-condition'));
-    await choose('tree-1-kind', 'Person property');
+    await chooseOption('tree-1-kind', 'Person property');
     fireEvent.change(within(screen.getByTestId('tree-1-key')).getByRole('combobox'),
       { target: { value: 'plan' } });
-    await choose('tree-1-person-op', 'is one of');
+    await chooseOption('tree-1-person-op', 'is one of');
     const values = within(screen.getByTestId('tree-1-person-value')).getByRole('combobox');
     fireEvent.change(values, { target: { value: 'pro' } });
     fireEvent.keyDown(values, { key: 'Enter', code: 'Enter', keyCode: 13 });
