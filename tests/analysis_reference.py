@@ -18,18 +18,22 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import strategies as st
 
 from userops.analysis.spec import MEMBERSHIP, Breakdown, PropertyFilter
+from userops.config import load_settings
 from userops.ingest.pipeline import Ingestor
 from userops.ingest.rows import message_columns
 from userops.meta.models import Project
 from userops.meta.projects import create_project
 from userops.runtime import Runtime
 from userops.schema.events import message_from_dict
+from userops.store import rows
 
 UTC = dt.UTC
 EVENTS = ("view", "pay")
@@ -130,6 +134,34 @@ def send(runtime: Runtime, project_id: int, messages: list[dict[str, Any]],
     Ingestor(runtime.sessions, runtime.store, project_id).ingest(
         message_columns(parsed, project_id, BASE + dt.timedelta(days=30))
     )
+
+
+def module_runtime(folder: str) -> Any:
+    """A module-scoped ``runtime`` fixture on a new data directory named ``folder``: one store
+    for the module (each test makes its own project), since opening one takes a second. Use as
+    ``runtime = module_runtime("tags")``."""
+
+    @pytest.fixture(scope="module")
+    def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+        data_dir = tmp_path_factory.mktemp(folder) / "data"
+        with Runtime.open(load_settings({"data_dir": str(data_dir)}, environ={})) as opened:
+            yield opened
+
+    return runtime
+
+
+def track(user: str, event: str, t: dt.datetime, **properties: Any) -> dict[str, Any]:
+    """A user's track message for ``send``."""
+    message = {"type": "track", "userId": user, "event": event, "t": t}
+    return {**message, "properties": properties} if properties else message
+
+
+def person_number(runtime: Runtime, project: Project, distinct_id: str) -> int:
+    """The person the id's events were stamped with at ingestion."""
+    found = rows(runtime.store, "SELECT any(person_id) FROM events WHERE project_id = "
+                 "{project:UInt32} AND distinct_id = {d:String}",
+                 {"project": project.id, "d": distinct_id})  # fmt: skip
+    return int(found[0][0])
 
 
 def local(day: dt.date, zone: ZoneInfo, hour: int = 12) -> dt.datetime:

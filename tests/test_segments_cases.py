@@ -6,16 +6,14 @@ funnels, references to other segments, hostile names."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from analysis_reference import new_project, send
+from analysis_reference import module_runtime, new_project, send, track
 from userops.analysis import computed
 from userops.analysis.resolved import RESOLVED_EVENTS, RESOLVED_PERSON
-from userops.config import load_settings
 from userops.errors import BadRequest
 from userops.meta.models import Project
 from userops.runtime import Runtime
@@ -26,13 +24,7 @@ SHANGHAI, NEW_YORK = ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York")
 UTC = dt.UTC
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """One store for the module (each test has its own project): opening one takes a second.
-    (chDB opens one data path per process: every test here uses this one.)"""
-    data_dir = tmp_path_factory.mktemp("segments") / "data"
-    with Runtime.open(load_settings({"data_dir": str(data_dir)}, environ={})) as opened:
-        yield opened
+runtime = module_runtime("segments")
 
 
 def persons(runtime: Runtime, project: Project) -> dict[str, int]:
@@ -50,10 +42,6 @@ def who(runtime: Runtime, project: Project, definition: dict[str, Any], now: dt.
     assert count(runtime.store, project, parsed, resolver, now) == len(found)
     ids = persons(runtime, project)
     return {d for d, p in ids.items() if p in found}
-
-
-def track(user: str, event: str, t: dt.datetime, **properties: Any) -> dict[str, Any]:
-    return {"type": "track", "userId": user, "event": event, "t": t, "properties": properties}
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,8 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from analysis_reference import new_project, send
-from userops.config import load_settings
+from analysis_reference import module_runtime, new_project, person_number, send, track
 from userops.errors import BadRequest, Conflict, NotFound
 from userops.meta import segments as saved
 from userops.meta.db import create_meta_engine, open_meta
@@ -42,21 +40,7 @@ DAY = dt.datetime(2026, 5, 1, 12, tzinfo=SHANGHAI)
 PAID = {"kind": "performed", "event": "pay", "window": {"last_days": 2}}
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    data_dir = tmp_path_factory.mktemp("segments-store") / "data"
-    with Runtime.open(load_settings({"data_dir": str(data_dir)}, environ={})) as opened:
-        yield opened
-
-
-def track(user: str, event: str, t: dt.datetime) -> dict[str, Any]:
-    return {"type": "track", "userId": user, "event": event, "t": t}
-
-
-def person_of(runtime: Runtime, project: Project, user: str) -> int:
-    found = rows(runtime.store, "SELECT any(person_id) FROM events WHERE project_id = "
-                 "{project:UInt32} AND user_id = {u:String}", {"project": project.id, "u": user})
-    return int(found[0][0])
+runtime = module_runtime("segments-store")
 
 
 def create(runtime: Runtime, project: Project, name: str, definition: Any,
@@ -103,12 +87,12 @@ def test_membership_and_history_across_refreshes(runtime: Runtime) -> None:
         moments.append(now)
         record = refresh(runtime, project, segment, now)
         assert record.status == "ok", record.error
-        ids = {u: person_of(runtime, project, u) for u in "abc"}
+        ids = {u: person_number(runtime, project, u) for u in "abc"}
         want = sorted(ids[u] for u in expected[n])
         assert state(runtime, project, segment) == want
         assert engine_members(runtime, project, PAID, now) == want
         assert record.size == len(want)
-    a, b, c = (person_of(runtime, project, u) for u in "abc")
+    a, b, c = (person_number(runtime, project, u) for u in "abc")
     utc = [m.astimezone(dt.UTC) for m in moments]
     assert changes(runtime, project, segment, a) == [(utc[0], True), (utc[2], False),
                                                      (utc[4], True)]  # fmt: skip
@@ -156,7 +140,7 @@ def test_a_failed_refresh_leaves_the_previous_membership(runtime: Runtime,
     send(runtime, project.id, [track("a", "pay", DAY), track("b", "view", DAY)])
     segment = create(runtime, project, "payers", {"kind": "performed", "event": "pay"})
     first = refresh(runtime, project, segment, DAY + dt.timedelta(hours=1))
-    a, b = person_of(runtime, project, "a"), person_of(runtime, project, "b")
+    a, b = person_number(runtime, project, "a"), person_number(runtime, project, "b")
     assert (first.status, state(runtime, project, segment)) == ("ok", [a])
     send(runtime, project.id, [track("a", "refund", DAY), track("b", "pay", DAY)], batch="x")
     store: EventStore = runtime.store
@@ -231,7 +215,7 @@ def test_references_checked_when_saved_and_inlined_when_refreshed(runtime: Runti
         saved.delete_segment(runtime.sessions, project.id, payers)
     assert f"{viewers} ('not payers')" in used.value.message
     assert refresh(runtime, project, viewers, DAY).size == 1
-    assert state(runtime, project, viewers) == [person_of(runtime, project, "b")]
+    assert state(runtime, project, viewers) == [person_number(runtime, project, "b")]
     with pytest.raises(NotFound):
         refresh(runtime, project, elsewhere, DAY)
     saved.delete_segment(runtime.sessions, project.id, viewers)
@@ -279,7 +263,7 @@ def test_jobs_survive_a_restart_and_run_when_due(runtime: Runtime) -> None:
                 done = saved.completed(session, segment)
             time.sleep(0.2)
         assert done, "the due job did not refresh the segment"
-        assert state(runtime, project, segment) == [person_of(runtime, project, "a")]
+        assert state(runtime, project, segment) == [person_number(runtime, project, "a")]
         second.schedule(project.id, segment, 120)
         assert second.scheduler.get_job(job_id(segment)).trigger.interval == \
             dt.timedelta(hours=2)  # fmt: skip

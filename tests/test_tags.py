@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from analysis_reference import new_project, send
+from analysis_reference import module_runtime, new_project, person_number, send, track
 from userops.analysis.memberships import tag_holders
-from userops.config import load_settings
 from userops.errors import BadRequest, Conflict, NotFound
 from userops.identity.repository import unmerge
 from userops.meta import segments as saved_segments
@@ -35,22 +33,7 @@ DAY = dt.datetime(2026, 5, 1, 12, tzinfo=SHANGHAI)
 PAID = {"kind": "performed", "event": "pay", "window": {"last_days": 2}}
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    data_dir = tmp_path_factory.mktemp("tags-store") / "data"
-    with Runtime.open(load_settings({"data_dir": str(data_dir)}, environ={})) as opened:
-        yield opened
-
-
-def track(user: str, event: str, t: dt.datetime) -> dict[str, Any]:
-    return {"type": "track", "userId": user, "event": event, "t": t}
-
-
-def person_of(runtime: Runtime, project: Project, user: str) -> int:
-    found = rows(runtime.store, "SELECT any(person_id) FROM events WHERE project_id = "
-                 "{project:UInt32} AND distinct_id = {u:String}",
-                 {"project": project.id, "u": user})  # fmt: skip
-    return int(found[0][0])
+runtime = module_runtime("tags-store")
 
 
 def holders(runtime: Runtime, project: Project, tag: int) -> list[int]:
@@ -84,7 +67,7 @@ def test_manual_changes_match_a_reference(runtime: Runtime) -> None:
     project = new_project(runtime, "Asia/Shanghai")
     users = [f"u{n}" for n in range(6)]
     send(runtime, project.id, [track(u, "view", DAY) for u in users])
-    persons = [person_of(runtime, project, u) for u in users]
+    persons = [person_number(runtime, project, u) for u in users]
     tag = new_tag(runtime, project, "vip", color="#f5222d")
     other = new_tag(runtime, project, "other")
     unknown = [max(persons) + 1000]
@@ -117,7 +100,7 @@ def test_manual_changes_match_a_reference(runtime: Runtime) -> None:
 def test_add_and_remove_in_the_same_millisecond_keep_their_order(runtime: Runtime) -> None:
     project = new_project(runtime, "UTC")
     send(runtime, project.id, [track("a", "view", DAY)])
-    a = person_of(runtime, project, "a")
+    a = person_number(runtime, project, "a")
     tag = new_tag(runtime, project, "fast")
     for _ in range(10):
         assert saved.change_persons(runtime, project.id, tag, [a], [])["added"] == 1
@@ -138,7 +121,7 @@ def test_a_tag_follows_its_person_through_a_merge_and_its_undo(runtime: Runtime)
     project = new_project(runtime, "UTC")
     send(runtime, project.id, [{"type": "track", "anonymousId": "d1", "event": "view", "t": DAY},
                                track("u", "view", DAY)])  # fmt: skip
-    device, user = person_of(runtime, project, "d1"), person_of(runtime, project, "u")
+    device, user = person_number(runtime, project, "d1"), person_number(runtime, project, "u")
     tag, both = new_tag(runtime, project, "buyer"), new_tag(runtime, project, "both")
     saved.change_persons(runtime, project.id, tag, [user], [])
     saved.change_persons(runtime, project.id, both, [user, device], [])
@@ -209,7 +192,7 @@ def test_a_rule_tag_follows_its_segment_across_refreshes(runtime: Runtime) -> No
         assert holders(runtime, project, tag) == members
         sizes.append(len(members))
     assert sizes == [2, 1, 0, 1, 2]  # entered, left, came back
-    a = person_of(runtime, project, "a")
+    a = person_number(runtime, project, "a")
     [mine] = person_tags(runtime, project.id, a)
     assert (mine["id"], mine["kind"]) == (tag, "rule")
     [member] = person_segments(runtime, project.id, a)
@@ -233,7 +216,7 @@ def test_a_failed_refresh_leaves_the_rule_tag_as_it_was(runtime: Runtime,
     tag = new_tag(runtime, project, "payer", segment_id=segment)
     assert holders(runtime, project, tag) == []  # never refreshed: nobody yet
     first = refreshed(runtime, project, segment, DAY + dt.timedelta(hours=1))
-    a, b = person_of(runtime, project, "a"), person_of(runtime, project, "b")
+    a, b = person_number(runtime, project, "a"), person_number(runtime, project, "b")
     assert first == [a] and holders(runtime, project, tag) == [a]
     send(runtime, project.id, [track("b", "pay", DAY)], batch="x")
     events: EventStore = runtime.store
@@ -260,7 +243,7 @@ def test_a_whole_segment_at_once(runtime: Runtime) -> None:
                                for n in range(8)])  # fmt: skip
     segment = new_segment(runtime, project, "payers", {"kind": "performed", "event": "pay"})
     members = refreshed(runtime, project, segment, DAY + dt.timedelta(hours=1))
-    outsider = person_of(runtime, project, "u0")
+    outsider = person_number(runtime, project, "u0")
     tag = new_tag(runtime, project, "campaign")
     saved.change_persons(runtime, project.id, tag, [members[0], outsider], [])
     assert saved.change_by_segment(runtime, project.id, tag, segment, True) == {
@@ -291,7 +274,7 @@ def test_moving_a_rule_tag_and_deleting_tags(runtime: Runtime) -> None:
     assert holders(runtime, project, tag) == paying and len(paying) == 3
     # A manual tag becomes a rule tag too, keeping nothing of its hand-given holders.
     hand = new_tag(runtime, project, "hand")
-    saved.change_persons(runtime, project.id, hand, [person_of(runtime, project, "a")], [])
+    saved.change_persons(runtime, project.id, hand, [person_number(runtime, project, "a")], [])
     moved = saved.update_tag(runtime, project.id, hand, {"segment_id": viewers})
     assert (moved["kind"], moved["persons"]) == ("rule", len(viewing))
     assert holders(runtime, project, hand) == viewing
